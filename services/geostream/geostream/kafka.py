@@ -1,0 +1,225 @@
+"""Kafka producer, consumer and admin factories, and the delivery bookkeeping every producer needs.
+
+confluent-kafka (librdkafka) is the client: on this machine it produced ~118k msg/s against ~37k for
+aiokafka and ~14k for kafka-python (see README, "Why confluent-kafka"). Producers are durable by
+default (``acks=all``, idempotence) and partition keys with murmur2 like the Java client, kafka-python
+and aiokafka, so a vehicle's points land on the same partition whoever produced them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from geostream.topics import ALL_TOPICS, Topic
+
+log = logging.getLogger(__name__)
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "compression.type": "lz4",
+    "linger.ms": 5,
+    "batch.num.messages": 10_000,
+    "partitioner": "murmur2_random",
+    # Bounded memory: produce() raises BufferError instead of growing without limit.
+    "queue.buffering.max.messages": 200_000,
+    "queue.buffering.max.kbytes": 65_536,
+    "message.timeout.ms": 30_000,
+    "reconnect.backoff.ms": 100,
+    "reconnect.backoff.max.ms": 10_000,
+}
+
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "auto.offset.reset": "earliest",
+    "enable.auto.commit": False,
+    "partition.assignment.strategy": "cooperative-sticky",
+    "session.timeout.ms": 10_000,
+    "max.poll.interval.ms": 300_000,
+    "queued.max.messages.kbytes": 32_768,
+    "reconnect.backoff.ms": 100,
+    "reconnect.backoff.max.ms": 10_000,
+}
+
+
+def make_producer(brokers: str, *, client_id: str, **overrides: Any) -> Producer:
+    return Producer({"bootstrap.servers": brokers, "client.id": client_id, **PRODUCER_DEFAULTS, **overrides})
+
+
+def make_consumer(brokers: str, *, group_id: str, client_id: str, **overrides: Any) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": brokers,
+            "group.id": group_id,
+            "client.id": client_id,
+            **CONSUMER_DEFAULTS,
+            **overrides,
+        }
+    )
+
+
+def make_admin(brokers: str, **overrides: Any) -> AdminClient:
+    return AdminClient({"bootstrap.servers": brokers, **overrides})
+
+
+def broker_reachable(client: Producer | Consumer | AdminClient, timeout: float = 2.0) -> bool:
+    try:
+        client.list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return True
+
+
+def wait_for_broker(brokers: str, timeout: float = 60.0) -> None:
+    admin = make_admin(brokers)
+    deadline = time.monotonic() + timeout
+    while not broker_reachable(admin, timeout=2.0):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Kafka at {brokers} not reachable after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def ensure_topics(brokers: str, topics: Sequence[Topic] = ALL_TOPICS, timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created. Safe to run concurrently."""
+    admin = make_admin(brokers)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    missing = [t for t in topics if t.name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [
+            NewTopic(t.name, num_partitions=t.partitions, replication_factor=-1, config=t.config)
+            for t in missing
+        ],
+        request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+@dataclass
+class DeliveryReport:
+    """What the broker acknowledged for one batch of records."""
+
+    total: int
+    delivered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return self.total - self.delivered
+
+    @property
+    def complete(self) -> bool:
+        return self.delivered == self.total
+
+
+class DeliveryTracker:
+    """Counts the delivery callbacks of the records one caller produced (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.outstanding = 0
+        self.delivered = 0
+        self.errors: list[str] = []
+
+    def expect(self) -> None:
+        with self._lock:
+            self.outstanding += 1
+
+    def __call__(self, err: KafkaError | None, _msg: Message) -> None:
+        with self._lock:
+            self.outstanding -= 1
+            if err is None:
+                self.delivered += 1
+            elif len(self.errors) < 5:
+                self.errors.append(err.str())
+
+
+def produce_and_wait(
+    producer: Producer,
+    topic: str,
+    records: Iterable[tuple[bytes | None, bytes]],
+    *,
+    timeout: float,
+) -> DeliveryReport:
+    """Produce ``(key, value)`` records and wait until the broker acknowledged each, or ``timeout``.
+
+    A complete report means every record is durably in Kafka (``acks=all``). Records still in flight at
+    the deadline are reported as failed; with ``message.timeout.ms`` no longer than ``timeout`` they
+    also expire inside the client, so nothing is delivered behind the caller's back for long.
+    """
+    deadline = time.monotonic() + timeout
+    tracker = DeliveryTracker()
+    total = 0
+    for key, value in records:
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=tracker)
+                break
+            except BufferError:
+                if time.monotonic() >= deadline:
+                    return DeliveryReport(total, tracker.delivered, [*tracker.errors, "local queue full"])
+                producer.poll(0.05)
+        tracker.expect()
+        total += 1
+    while tracker.outstanding > 0:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        producer.poll(min(remaining, 0.1))
+    return DeliveryReport(total, tracker.delivered, tracker.errors)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return orjson.dumps(message)
+
+
+def decode(value: bytes | None) -> Any:
+    """JSON bytes -> Python value; raises ``orjson.JSONDecodeError`` (a ValueError) on bad JSON."""
+    if value is None:
+        raise ValueError("empty record")
+    return orjson.loads(value)
+
+
+def dlq_record(
+    reason: str,
+    *,
+    source: str,
+    original: bytes | str | None,
+    msg: Message | None = None,
+    now_ms: int | None = None,
+) -> dict[str, Any]:
+    """A dead-letter record (``locations_dlq`` / ``rides_dlq`` contract) for a rejected input."""
+    if isinstance(original, bytes):
+        original = original.decode("utf-8", errors="replace")
+    record: dict[str, Any] = {
+        "reason": reason,
+        "source": source,
+        "original": original or "",
+        "ts": now_ms if now_ms is not None else int(time.time() * 1000),
+    }
+    if msg is not None:
+        key = msg.key()
+        record.update(
+            topic=msg.topic(),
+            partition=msg.partition(),
+            offset=msg.offset(),
+            key=key.decode("utf-8", errors="replace") if key is not None else None,
+        )
+    return record

@@ -1,0 +1,26 @@
+"""gunicorn settings; the prototype's FLASK_HOST / FLASK_PORT choose the bind address."""
+
+import os
+
+bind = f"{os.environ.get('FLASK_HOST', '0.0.0.0')}:{os.environ.get('FLASK_PORT', '5000')}"
+# Sync workers: each handles one request at a time, so a request waiting for Kafka's acknowledgement
+# only waits for its own points. Several workers overlap that wait.
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+max_requests = 0
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def worker_exit(server, worker):
+    """SIGTERM: gunicorn stops accepting and finishes in-flight requests; then deliver what is queued."""
+    from http_ingest.wsgi import app
+
+    producer = app.extensions["kafka_producer"]
+    left = producer.flush(10)
+    if left:
+        server.log.warning("worker %s exited with %d undelivered records", worker.pid, left)

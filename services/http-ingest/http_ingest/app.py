@@ -1,0 +1,132 @@
+"""The Flask application: validation and delivery; Kafka I/O goes through ``geostream.kafka``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from geostream import contracts
+from geostream.contracts import FieldError
+from geostream.kafka import broker_reachable, make_producer, produce_and_wait
+from geostream.locations import BatchError, parse_batch
+from http_ingest.openapi import OPENAPI
+from http_ingest.settings import Settings
+
+log = logging.getLogger("http-ingest")
+
+
+def json_response(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """Every error the service returns: ``{"status": "error", "error": code, "message", "errors": [...]}``."""
+    body = {"status": "error", "error": code, "message": message, **extra}
+    if errors is not None:
+        body["errors"] = [e.as_dict() for e in errors]
+    return json_response(body, status, headers)
+
+
+def create_app(settings: Settings | None = None, producer: Producer | None = None) -> Flask:
+    settings = settings or Settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
+    app.json.sort_keys = False
+    producer = producer or make_producer(
+        settings.kafka_brokers,
+        client_id="http-ingest",
+        **{"message.timeout.ms": int(settings.ingest_delivery_timeout_s * 1000)},
+    )
+    app.extensions["kafka_producer"] = producer
+
+    @app.post("/ingest/location")
+    def ingest_location() -> Response:
+        if request.mimetype != "application/json":
+            return error_response(
+                415,
+                "unsupported_media_type",
+                f"Content-Type must be application/json, not {request.mimetype or 'missing'}",
+            )
+        try:
+            items = orjson.loads(request.get_data(cache=False))
+        except orjson.JSONDecodeError as exc:
+            return error_response(400, "invalid_json", "body is not valid JSON", [FieldError("", str(exc))])
+        try:
+            batch = parse_batch(
+                items,
+                now_ms=int(time.time() * 1000),
+                max_points=settings.ingest_max_points,
+                max_future_ms=settings.ingest_max_future_s * 1000,
+            )
+        except BatchError as exc:
+            return error_response(
+                400,
+                "invalid_batch",
+                "nothing was sent: fix these fields",
+                exc.errors,
+                truncated=exc.truncated,
+            )
+        records = []
+        for point in batch.points:
+            contracts.check("locations_topic", point)
+            records.append((point["vehicle_id"].encode(), orjson.dumps(point)))
+        report = produce_and_wait(
+            producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
+        )
+        if not report.complete:
+            log.warning(
+                "kafka did not acknowledge a batch",
+                extra={"points": report.total, "delivered": report.delivered, "errors": report.errors},
+            )
+            return error_response(
+                503,
+                "kafka_unavailable",
+                "Kafka did not acknowledge every point in time; retry the whole request "
+                "(points are idempotent downstream)",
+                delivered=report.delivered,
+                failed=report.failed,
+                headers={"Retry-After": str(settings.ingest_retry_after_s)},
+            )
+        return json_response(
+            {
+                "status": "ok",
+                "sent": report.delivered,
+                "message": "Points sent to processing pipeline",
+                "duplicates": batch.duplicates,
+            },
+            202,
+        )
+
+    @app.get("/health")
+    def health() -> Response:
+        up = broker_reachable(producer, timeout=2.0)
+        return json_response(
+            {"status": "ok" if up else "unhealthy", "kafka": "up" if up else "down"}, 200 if up else 503
+        )
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return json_response(OPENAPI, 200)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"body larger than {settings.ingest_max_body_bytes} bytes"
+        return error_response(exc.code or 500, code, message)
+
+    return app

@@ -1,0 +1,60 @@
+"""Session-wide real servers on loopback (free ports, private dirs), started on first use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="geostream-tests-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka(workdir: Path):
+    from localservers import KafkaServer
+
+    server = KafkaServer(workdir / "kafka").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mosquitto(workdir: Path):
+    from localservers import MosquittoServer
+
+    server = MosquittoServer(workdir / "mosquitto").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(workdir: Path):
+    from localservers.postgres import PostgresServer
+
+    server = PostgresServer(workdir / "postgres")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def realclients() -> Path:
+    """The real-client corpus, read in place from ../shared (never copied into the repository)."""
+    path = Path(os.environ.get("GEOSTREAM_REALCLIENTS", SHARED / "realclients"))
+    if not path.is_dir():
+        pytest.fail(f"real-client corpus not found at {path} (set GEOSTREAM_REALCLIENTS)")
+    return path
