@@ -9,7 +9,6 @@ and aiokafka, so a vehicle's points land on the same partition whoever produced 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -129,28 +128,6 @@ class DeliveryReport:
         return self.delivered == self.total
 
 
-class DeliveryTracker:
-    """Counts the delivery callbacks of the records one caller produced (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.outstanding = 0
-        self.delivered = 0
-        self.errors: list[str] = []
-
-    def expect(self) -> None:
-        with self._lock:
-            self.outstanding += 1
-
-    def __call__(self, err: KafkaError | None, _msg: Message) -> None:
-        with self._lock:
-            self.outstanding -= 1
-            if err is None:
-                self.delivered += 1
-            elif len(self.errors) < 5:
-                self.errors.append(err.str())
-
-
 def produce_and_wait(
     producer: Producer,
     topic: str,
@@ -165,25 +142,36 @@ def produce_and_wait(
     also expire inside the client, so nothing is delivered behind the caller's back for long.
     """
     deadline = time.monotonic() + timeout
-    tracker = DeliveryTracker()
+    # One entry per delivery report (None = delivered). list.append is atomic, so reports served by
+    # another thread's poll() are counted correctly, without a lock on this hot path.
+    outcomes: list[KafkaError | None] = []
+    on_delivery = lambda err, _msg: outcomes.append(err)  # noqa: E731
+    produce = producer.produce
     total = 0
     for key, value in records:
         while True:
             try:
-                producer.produce(topic, value, key, on_delivery=tracker)
+                produce(topic, value, key, on_delivery=on_delivery)
                 break
             except BufferError:
                 if time.monotonic() >= deadline:
-                    return DeliveryReport(total, tracker.delivered, [*tracker.errors, "local queue full"])
+                    return _report(total, outcomes, extra_error="local queue full")
                 producer.poll(0.05)
-        tracker.expect()
         total += 1
-    while tracker.outstanding > 0:
+    while len(outcomes) < total:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         producer.poll(min(remaining, 0.1))
-    return DeliveryReport(total, tracker.delivered, tracker.errors)
+    return _report(total, outcomes)
+
+
+def _report(total: int, outcomes: list[KafkaError | None], extra_error: str | None = None) -> DeliveryReport:
+    failures = [err for err in outcomes if err is not None]
+    errors = sorted({err.str() for err in failures})[:5]
+    if extra_error:
+        errors.append(extra_error)
+    return DeliveryReport(total, len(outcomes) - len(failures), errors)
 
 
 def encode(message: dict[str, Any]) -> bytes:

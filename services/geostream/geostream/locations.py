@@ -221,6 +221,27 @@ def parse_batch(
 def _point_from_pair(
     position: Any, stamp: Any, vehicle_id: str, source: str, now_ms: int, max_future_ms: int
 ) -> dict[str, Any] | FieldError:
+    # Fast path for the common case (finite floats/ints in range, epoch seconds); anything unusual takes
+    # the checked path below, which also produces the error message. NaN fails every comparison here.
+    if type(position) is list and len(position) == 2:
+        lon, lat = position
+        if (
+            type(lon) in _PLAIN_NUMBERS
+            and type(lat) in _PLAIN_NUMBERS
+            and type(stamp) in _PLAIN_NUMBERS
+            and -180.0 <= lon <= 180.0
+            and -90.0 <= lat <= 90.0
+            and 0 <= stamp < 1e11
+        ):
+            ts = round(stamp * 1000)
+            if ts <= now_ms + max_future_ms:
+                return {
+                    "vehicle_id": vehicle_id,
+                    "ts": ts,
+                    "lon": float(lon),
+                    "lat": float(lat),
+                    "source": source,
+                }
     if not isinstance(position, list) or not 2 <= len(position) <= 3:
         return FieldError("path[#]", "must be [lon, lat] or [lon, lat, alt]")
     try:
@@ -234,6 +255,9 @@ def _point_from_pair(
         return FieldError(exc.field, exc.reason)
     point["source"] = source
     return point
+
+
+_PLAIN_NUMBERS = (int, float)
 
 
 def _json_type(value: object) -> str:

@@ -1,0 +1,33 @@
+# Geostream: the commands a newcomer needs. See README.md.
+.PHONY: help test lint up down logs local bench
+
+help:
+	@echo "make up     run the platform with Docker (docker compose up -d)"
+	@echo "make test   install what is missing, lint, run every test (CI runs this)"
+	@echo "make local  run the whole pipeline here without Docker, on the default ports (Ctrl-C stops it)"
+	@echo "make bench  run the benchmarks and print their figures"
+
+test:
+	scripts/test.sh
+
+lint:
+	scripts/install-deps.sh
+	scripts/lint.sh
+
+up:
+	test -f .env || cp .env.example .env
+	docker compose up -d
+
+down:
+	docker compose down
+
+logs:
+	docker compose logs -f --tail=100
+
+local:
+	scripts/install-deps.sh
+	scripts/local.sh
+
+bench:
+	scripts/install-deps.sh
+	scripts/bench.sh

@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmarks: servers on free ports, percentiles, process memory, a result table."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for sub in ("services/geostream", "services/http-ingest", "scripts", "tests"):
+    sys.path.insert(0, str(ROOT / sub))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn master + workers), in MB."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    procs = [proc, *proc.children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}\n" + "-" * len(title))
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else float("nan")
