@@ -17,10 +17,10 @@ from pathlib import Path
 
 import orjson
 from common import percentile, print_table, tree_rss_mb
+from support.processes import gunicorn_http_ingest
 
 from geostream.kafka import make_producer
 from localservers import KafkaServer, free_port
-from support.processes import gunicorn_http_ingest
 
 T0 = 1_700_000_000
 
@@ -127,7 +127,7 @@ def main() -> None:
         errors = sum(r[2] for r in results)
         rate = points / elapsed
         print_table(
-            f"http-ingest: {args.clients} clients x batches of {args.batch} points, {args.workers} gunicorn workers",
+            f"http-ingest: {args.clients} clients, {args.batch}-point batches, {args.workers} workers",
             [
                 ("raw producer (confluent-kafka)", f"{raw:,.0f} points/s"),
                 (
