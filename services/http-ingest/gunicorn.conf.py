@@ -3,10 +3,12 @@
 import os
 
 bind = f"{os.environ.get('FLASK_HOST', '0.0.0.0')}:{os.environ.get('FLASK_PORT', '5000')}"
-# Sync workers: each handles one request at a time, so a request waiting for Kafka's acknowledgement
-# only waits for its own points. Several workers overlap that wait.
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-worker_class = "sync"
+# Threaded workers: keep-alive connections (sync workers close every connection), and requests waiting for
+# Kafka's acknowledgement overlap. Each worker process has one producer shared by its threads; delivery
+# reports are counted per request (geostream.kafka.produce_and_wait).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
