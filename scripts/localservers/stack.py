@@ -1,8 +1,8 @@
-"""``make local``: the whole pipeline on this machine, without Docker, on the same ports as compose.
+"""The whole pipeline on this machine, without Docker: ``make local`` and the e2e tests.
 
-Starts the real servers (Kafka protocol broker, Mosquitto, PostgreSQL + MobilityDB), then every service
-as a child process with the environment its container gets, prints the endpoints and waits; Ctrl-C or
-SIGTERM stops everything in reverse order.
+:class:`LocalStack` starts the real servers (Kafka protocol broker, Mosquitto, PostgreSQL + MobilityDB),
+then every service as a child process with the environment its container gets. ``make local`` uses the
+compose ports (:meth:`Ports.compose_defaults`); the e2e tests use free ports, so both can run at once.
 """
 
 from __future__ import annotations
@@ -11,17 +11,35 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localservers import KafkaServer, MosquittoServer, cache_dir, port_open
+from localservers import KafkaServer, MosquittoServer, cache_dir, free_port, port_open
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from support.processes import ServiceProcess  # noqa: E402
 
 PYTHON = sys.executable
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int
+    mqtt: int
+    postgres: int
+    ingest: int
+    websocket: int
+    api: int
+    frontend: int
+
+    @classmethod
+    def compose_defaults(cls) -> Ports:
+        return cls(kafka=9092, mqtt=1883, postgres=5432, ingest=5000, websocket=8082, api=8083, frontend=8080)
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(**{name: free_port() for name in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -31,32 +49,144 @@ class Service:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     health_url: str | None = None
-    port: int | None = None
-    enabled: Callable[[], bool] = lambda: True
+    pythonpath: tuple[str, ...] = ()
 
 
-def services(pg_dsn: str, jdbc_url: str) -> list[Service]:
-    kafka = {"KAFKA_BROKERS": "127.0.0.1:9092"}
-    return [
-        Service(
-            "http-ingest",
-            [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "http_ingest.wsgi:app"],
-            ROOT / "services/http-ingest",
-            {**kafka, "FLASK_HOST": "0.0.0.0", "FLASK_PORT": "5000", "WEB_CONCURRENCY": "2"},
-            "http://127.0.0.1:5000/health",
-            5000,
-        ),
-    ]
+@dataclass
+class LocalStack:
+    run_dir: Path
+    ports: Ports
+    password: str = "postgres"
+    with_simulators: int = 0
+    started: list = field(default_factory=list)
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.ingest}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ports.websocket}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def frontend_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.frontend}"
+
+    @property
+    def kafka_brokers(self) -> str:
+        return f"127.0.0.1:{self.ports.kafka}"
+
+    def services(self, dsn: str, jdbc_url: str) -> list[Service]:
+        kafka = {"KAFKA_BROKERS": self.kafka_brokers}
+        flink_python = cache_dir() / "flink-venv" / "bin" / "python"
+        return [
+            Service(
+                "http-ingest",
+                [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "http_ingest.wsgi:app"],
+                ROOT / "services/http-ingest",
+                {
+                    **kafka,
+                    "FLASK_HOST": "0.0.0.0",
+                    "FLASK_PORT": str(self.ports.ingest),
+                    "WEB_CONCURRENCY": "2",
+                },
+                f"{self.ingest_url}/health",
+            ),
+            Service(
+                "flink-job",
+                [str(flink_python), "locations_job.py"],
+                ROOT / "services/flink-job",
+                {
+                    **kafka,
+                    "JDBC_URL": jdbc_url,
+                    "JDBC_USERNAME": "postgres",
+                    "JDBC_PASSWORD": self.password,
+                    "FLINK_CHECKPOINT_DIR": f"file://{self.run_dir / 'flink-checkpoints'}",
+                },
+            ),
+            Service(
+                "ws-relay",
+                [PYTHON, "-m", "ws_relay"],
+                ROOT / "services/ws-relay",
+                {**kafka, "WEBSOCKET_HOST": "0.0.0.0", "WEBSOCKET_PORT": str(self.ports.websocket)},
+                f"http://127.0.0.1:{self.ports.websocket}/health",
+                ("services/ws-relay",),
+            ),
+            Service(
+                "trips-api",
+                [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "trips_api.wsgi:app"],
+                ROOT / "services/trips-api",
+                {
+                    "DATABASE_URL": dsn,
+                    "API_HOST": "0.0.0.0",
+                    "API_PORT": str(self.ports.api),
+                    "CORS_ORIGINS": "*",
+                },
+                f"{self.api_url}/health",
+                ("services/trips-api",),
+            ),
+            Service(
+                "frontend",
+                [PYTHON, "serve.py"],
+                ROOT / "frontend",
+                {
+                    "FRONTEND_HOST": "0.0.0.0",
+                    "FRONTEND_PORT": str(self.ports.frontend),
+                    "WS_URL": f"ws://localhost:{self.ports.websocket}",
+                    "API_URL": f"http://localhost:{self.ports.api}",
+                },
+                f"{self.frontend_url}/healthz",
+            ),
+        ]
+
+    def start(self, announce=lambda _msg: None) -> LocalStack:
+        ports = self.ports
+        self.started.append(KafkaServer(self.run_dir / "kafka", port=ports.kafka).start())
+        self.started.append(MosquittoServer(self.run_dir / "mosquitto", port=ports.mqtt).start())
+        from localservers.postgres import PostgresServer
+
+        self.postgres = PostgresServer(self.run_dir / "postgres", port=ports.postgres, password=self.password)
+        self.postgres.start()
+        self.started.append(self.postgres)
+        announce(
+            f"  {'servers':<14} up   kafka :{ports.kafka}  mqtt :{ports.mqtt}  postgres :{ports.postgres}"
+        )
+        for service in self.services(self.postgres.dsn, self.postgres.jdbc_url):
+            env = dict(service.env)
+            if service.pythonpath:
+                env["PYTHONPATH"] = os.pathsep.join(
+                    [*(str(ROOT / p) for p in service.pythonpath), str(ROOT / "services/geostream")]
+                )
+            process = ServiceProcess(
+                service.argv, env, service.cwd, self.run_dir / "logs" / f"{service.name}.log"
+            )
+            self.started.append(process.start())
+            if service.health_url:
+                process.wait_healthy(service.health_url, timeout=180)
+            announce(f"  {service.name:<14} up   {service.health_url or ''}")
+        return self
+
+    def failed(self) -> ServiceProcess | None:
+        for item in self.started:
+            if isinstance(item, ServiceProcess) and item.process.poll() is not None:
+                return item
+        return None
+
+    def stop(self) -> None:
+        while self.started:
+            self.started.pop().stop()
 
 
 def main() -> int:
-    run_dir = cache_dir() / "local"
-    ports = {"kafka": 9092, "mqtt": 1883, "postgres": 5432}
-    busy = [f"{name} ({port})" for name, port in ports.items() if port_open(port)]
+    ports = Ports.compose_defaults()
+    busy = [f"{name} {port}" for name, port in vars(ports).items() if port_open(port)]
     if busy:
-        print(f"ports in use: {', '.join(busy)}; stop what uses them (docker compose down?)", file=sys.stderr)
+        print(f"ports in use: {', '.join(busy)} (is compose running? docker compose down)", file=sys.stderr)
         return 1
-
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -65,43 +195,27 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-
-    started: list = []
+    run_dir = cache_dir() / "local"
+    stack = LocalStack(run_dir, ports, password=os.environ.get("POSTGRES_PASSWORD", "postgres"))
     try:
-        started.append(KafkaServer(run_dir / "kafka", port=9092, host="127.0.0.1").start())
-        started.append(MosquittoServer(run_dir / "mosquitto", port=1883, host="127.0.0.1").start())
-        from localservers.postgres import PostgresServer
-
-        password = os.environ.get("POSTGRES_PASSWORD", "postgres")
-        postgres = PostgresServer(run_dir / "postgres", port=5432, password=password)
-        postgres.start()
-        started.append(postgres)
-        for service in services(postgres.dsn, postgres.jdbc_url):
-            if not service.enabled():
-                continue
-            if service.port and port_open(service.port):
-                raise RuntimeError(f"port {service.port} for {service.name} is in use")
-            process = ServiceProcess(service.argv, service.env, service.cwd, run_dir / "logs" / f"{service.name}.log")
-            started.append(process.start())
-            if service.health_url:
-                process.wait_healthy(service.health_url, timeout=180)
-            print(f"  {service.name:<14} up   {service.health_url or ''}", flush=True)
+        stack.start(announce=lambda msg: print(msg, flush=True))
         print(
-            "\nGeostream is running locally (logs in %s). Ctrl-C stops everything.\n"
-            "  ingest     http://localhost:5000/ingest/location\n"
-            "  Kafka      localhost:9092     MQTT  localhost:1883     PostgreSQL  %s\n" % (run_dir / "logs", postgres.dsn),
+            f"\nGeostream is running locally; logs in {run_dir / 'logs'}. Ctrl-C stops everything.\n"
+            f"  map        {stack.frontend_url}\n"
+            f"  ingest     {stack.ingest_url}/ingest/location\n"
+            f"  live feed  {stack.ws_url}\n"
+            f"  history    {stack.api_url}/api/trips\n"
+            f"  Kafka {stack.kafka_brokers}   MQTT :{ports.mqtt}   PostgreSQL {stack.postgres.dsn}\n",
             flush=True,
         )
         while not stopping:
-            for item in started:
-                if isinstance(item, ServiceProcess) and item.process.poll() is not None:
-                    print(f"{item.argv[:3]} exited with {item.process.returncode}; see {item.log_path}", file=sys.stderr)
-                    return 1
+            if dead := stack.failed():
+                print(f"{dead.argv} exited ({dead.process.returncode}); see {dead.log_path}", file=sys.stderr)
+                return 1
             time.sleep(0.5)
         return 0
     finally:
-        for item in reversed(started):
-            item.stop()
+        stack.stop()
         print("stopped", flush=True)
 
 
