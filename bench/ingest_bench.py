@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import orjson
-from common import percentile, print_table, tree_rss_mb
+from common import percentile, print_table, tree_cpu_seconds, tree_rss_mb
 from support.processes import gunicorn_http_ingest
 
 from geostream.kafka import make_producer
@@ -114,6 +114,7 @@ def main() -> None:
         queue: mp.Queue = mp.Queue()
         procs = make_client(args.seconds, queue)
         start = time.perf_counter()
+        cpu_before = tree_cpu_seconds(service.process.pid), tree_cpu_seconds(kafka.process.pid)
         for p in procs:
             p.start()
         rss_samples = []
@@ -122,6 +123,8 @@ def main() -> None:
             time.sleep(0.5)
         results = [queue.get() for _ in procs]
         elapsed = time.perf_counter() - start
+        service_cpu = tree_cpu_seconds(service.process.pid) - cpu_before[0]
+        broker_cpu = tree_cpu_seconds(kafka.process.pid) - cpu_before[1]
         points = sum(r[0] for r in results)
         latencies = [lat for r in results for lat in r[1]]
         errors = sum(r[2] for r in results)
@@ -141,6 +144,10 @@ def main() -> None:
                     f"{percentile(latencies, 50) * 1000:.1f} ms / {percentile(latencies, 99) * 1000:.1f} ms",
                 ),
                 ("service memory (master + workers)", f"{max(rss_samples):.0f} MB peak RSS"),
+                (
+                    "CPU per 100k points: service / broker",
+                    f"{service_cpu / points * 1e5:.2f} s / {broker_cpu / points * 1e5:.2f} s",
+                ),
                 ("target", ">= 50,000 points/s and >= 50% of raw"),
             ],
         )
