@@ -57,6 +57,11 @@ if [[ -f $ROOT/frontend/package-lock.json ]]; then
     (cd "$ROOT/frontend" && npm ci --silent --no-audit --no-fund >/dev/null)
     touch "$stamp"
   fi
+  dist=$ROOT/frontend/dist/index.html
+  if [[ ! -f $dist ]] || [[ -n $(find "$ROOT/frontend/src" "$ROOT/frontend/index.html" "$ROOT/frontend/package.json" -newer "$dist" -print -quit) ]]; then
+    log "frontend build"
+    (cd "$ROOT/frontend" && npm run --silent build >/dev/null)
+  fi
 fi
 
 # MobilityDB (PostgreSQL 17 + PostGIS 3.5 + MobilityDB 1.2 in a cached Debian 13 root).
