@@ -9,7 +9,19 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(str(ROOT / p) for p in ("services/geostream", "services/http-ingest", "scripts"))
+PYTHONPATH = os.pathsep.join(
+    str(ROOT / p)
+    for p in (
+        "services/geostream",
+        "services/http-ingest",
+        "services/ws-relay",
+        "services/mqtt-bridge",
+        "services/device-simulator",
+        "services/dataset-loader",
+        "services/trips-api",
+        "scripts",
+    )
+)
 
 
 class ServiceProcess:

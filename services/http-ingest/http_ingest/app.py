@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import orjson
 from confluent_kafka import Producer
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
 
 from geostream.contracts import FieldError
 from geostream.kafka import broker_reachable, make_producer, produce_and_wait
 from geostream.locations import BatchError, parse_batch
+from geostream.web import error_response, json_errors, json_response
 from http_ingest.openapi import OPENAPI
 from http_ingest.settings import Settings
 
 log = logging.getLogger("http-ingest")
-
-
-def json_response(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status=status, mimetype="application/json", headers=headers)
-
-
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> Response:
-    """Every error the service returns: ``{"status": "error", "error": code, "message", "errors": [...]}``."""
-    body = {"status": "error", "error": code, "message": message, **extra}
-    if errors is not None:
-        body["errors"] = [e.as_dict() for e in errors]
-    return json_response(body, status, headers)
 
 
 def create_app(settings: Settings | None = None, producer: Producer | None = None) -> Flask:
@@ -50,6 +30,9 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
         **{"message.timeout.ms": int(settings.ingest_delivery_timeout_s * 1000)},
     )
     app.extensions["kafka_producer"] = producer
+    from http_ingest.protocols import protocols_blueprint
+
+    app.register_blueprint(protocols_blueprint(settings, producer))
 
     @app.post("/ingest/location")
     def ingest_location() -> Response:
@@ -119,12 +102,6 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
     def openapi() -> Response:
         return json_response(OPENAPI, 200)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        message = exc.description or exc.name
-        if exc.code == 413:
-            message = f"body larger than {settings.ingest_max_body_bytes} bytes"
-        return error_response(exc.code or 500, code, message)
+    json_errors(app, {413: f"body larger than {settings.ingest_max_body_bytes} bytes"})
 
     return app

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from geostream.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    database_url: str = "postgresql://postgres:postgres@localhost:5432/geostream"
+    api_host: str = "0.0.0.0"
+    api_port: int = 8083
+    cors_origins: str = "http://localhost:8080"
+    """Comma-separated origins allowed to call the API from a browser (the frontend's); * for any."""
+    db_pool_max: int = 8
+    db_statement_timeout_ms: int = 15_000
+    api_default_limit: int = 100
+    api_max_limit: int = 1_000
+    api_max_window_days: float = 31
+    """Longest time window one request may ask for."""
