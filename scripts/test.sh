@@ -8,6 +8,7 @@ VENV=${GEOSTREAM_CACHE:-/var/cache/geostream}/venv
 
 scripts/install-deps.sh
 scripts/lint.sh
+(cd frontend && npm test --silent)
 "$VENV/bin/python" -m pytest tests/unit tests/static tests/integration tests/e2e "$@"
 
 if [[ ${CI:-} != true && ${GEOSTREAM_SKIP_COMPOSE:-} == 1 ]]; then
