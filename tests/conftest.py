@@ -19,6 +19,8 @@ PYTHON = sys.executable
 @pytest.fixture(scope="session")
 def workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="geostream-tests-"))
+    # Servers started as root drop privileges (mosquitto, postgres): they must be able to enter it.
+    path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

@@ -7,7 +7,7 @@ ways, the actions of the real-client corpus:
 - *accept*: a :class:`Mapped` with points;
 - *ignore*: a :class:`Mapped` without points and the reason (a well-formed message that carries no track
   point, e.g. an OwnTracks ``lwt``); the sender gets a success answer;
-- *reject*: :class:`Rejected` is raised with a reason a client can act on (HTTP 4xx, MQTT dead letter).
+- *reject*: :class:`RejectError` is raised with a reason a client can act on (HTTP 4xx, MQTT dead letter).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Rejected(ValueError):
+class RejectError(ValueError):
     """The input is malformed; ``reason`` says why in terms of the sender's format."""
 
     def __init__(self, reason: str):

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
 from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
-from geostream.sources import Mapped, Rejected, ignored, known_or_none, scaled
+from geostream.sources import Mapped, RejectError, ignored, known_or_none, scaled
 from geostream.timestamps import TimestampError, iso_to_ms, to_epoch_ms
 
 KNOTS_TO_MS = 1852 / 3600
@@ -32,9 +33,9 @@ def parse_timestamp(text: str) -> int:
         try:
             return iso_to_ms(value)
         except TimestampError as exc:
-            raise Rejected(f"timestamp: {exc}") from None
+            raise RejectError(f"timestamp: {exc}") from None
     if not math.isfinite(number) or number < 0:
-        raise Rejected(f"timestamp: {value!r} is not a valid epoch time")
+        raise RejectError(f"timestamp: {value!r} is not a valid epoch time")
     return round(number * 1000) if number < SECONDS_LIMIT else round(number)
 
 
@@ -42,9 +43,9 @@ def _number(name: str, text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise Rejected(f"{name}: {text[:40]!r} is not a number") from None
+        raise RejectError(f"{name}: {text[:40]!r} is not a number") from None
     if not math.isfinite(number):
-        raise Rejected(f"{name}: must be finite")
+        raise RejectError(f"{name}: must be finite")
     return number
 
 
@@ -61,7 +62,7 @@ def from_params(
         p.setdefault(key, value)
     vehicle_id = (p.get("id") or "").strip() or (p.get("deviceid") or "").strip()
     if not vehicle_id:
-        raise Rejected("id (or deviceid) is required")
+        raise RejectError("id (or deviceid) is required")
     valid = p.get("valid")
     if valid is not None and valid.strip().lower() not in ("true", "1"):
         return ignored(f"valid={valid}: the client flags the fix as invalid")
@@ -77,12 +78,12 @@ def from_params(
     if location:
         parts = location.split(",")
         if len(parts) != 2:
-            raise Rejected(f"location: must be 'lat,lon', not {location[:40]!r}")
+            raise RejectError(f"location: must be 'lat,lon', not {location[:40]!r}")
         lat, lon = _number("location", parts[0]), _number("location", parts[1])
     elif p.get("lat", "").strip() and p.get("lon", "").strip():
         lat, lon = _number("lat", p["lat"]), _number("lon", p["lon"])
     elif p.get("lat", "").strip() or p.get("lon", "").strip():
-        raise Rejected("lat and lon must be sent together")
+        raise RejectError("lat and lon must be sent together")
     else:
         return ignored("no position (lat/lon or location) in the request")
     stamp = p.get("timestamp", "").strip()
@@ -104,7 +105,7 @@ def from_params(
             battery=known_or_none(opt("batt")),
         )
     except PointError as exc:
-        raise Rejected(str(exc)) from None
+        raise RejectError(str(exc)) from None
     return Mapped([point])
 
 
@@ -113,22 +114,22 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise Rejected(f"body is not JSON: {exc}") from None
+        raise RejectError(f"body is not JSON: {exc}") from None
     if not isinstance(doc, dict):
-        raise Rejected("body must be a JSON object with device_id and location")
+        raise RejectError("body must be a JSON object with device_id and location")
     device_id = doc.get("device_id")
     if is_number(device_id):
         device_id = str(device_id)
     if not isinstance(device_id, str) or not device_id.strip():
-        raise Rejected("device_id is required")
+        raise RejectError("device_id is required")
     location = doc.get("location")
     if not isinstance(location, dict):
-        raise Rejected("location must be an object")
+        raise RejectError("location must be an object")
     coords = location.get("coords")
     if coords is None:
         return ignored("location without coords")
     if not isinstance(coords, dict):
-        raise Rejected("location.coords must be an object")
+        raise RejectError("location.coords must be an object")
     stamp: Any = location.get("timestamp")
     if stamp is None:
         ts = now_ms
@@ -136,11 +137,11 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
         try:
             ts = to_epoch_ms(stamp)
         except TimestampError as exc:
-            raise Rejected(f"location.timestamp: {exc}") from None
+            raise RejectError(f"location.timestamp: {exc}") from None
     battery = location.get("battery")
     level = known_or_none(battery.get("level")) if isinstance(battery, dict) else None
     if level is not None and not is_number(level):
-        raise Rejected("location.battery.level must be a number")
+        raise RejectError("location.battery.level must be a number")
     try:
         point = make_point(
             device_id,
@@ -158,5 +159,23 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
         )
     except PointError as exc:
         field = {"lon": "coords.longitude", "lat": "coords.latitude"}.get(exc.field, exc.field)
-        raise Rejected(f"{field}: {exc.reason}") from None
+        raise RejectError(f"{field}: {exc.reason}") from None
     return Mapped([point])
+
+
+def from_request(
+    content_type: str | None,
+    query: bytes | str,
+    body: bytes,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+) -> Mapped:
+    """Traccar's dispatch: JSON body by Content-Type, else the query string, else the body as a form."""
+    if is_json(content_type):
+        return from_json(body, now_ms=now_ms, max_future_ms=max_future_ms)
+    text = query.decode("utf-8", errors="replace") if isinstance(query, bytes) else query
+    params = parse_qsl(text, keep_blank_values=True)
+    if not params and body:
+        params = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return from_params(params, now_ms=now_ms, max_future_ms=max_future_ms)

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
-from geostream.sources import Mapped, Rejected, ignored, known_or_none, scaled
+from geostream.sources import Mapped, RejectError, ignored, known_or_none, scaled
 
 KMH_TO_MS = 1 / 3.6
 NONCE_BYTES = 24
@@ -38,9 +38,9 @@ def parse_payload(payload: bytes | str) -> dict[str, Any] | None:
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise Rejected(f"payload is not JSON: {exc}") from None
+        raise RejectError(f"payload is not JSON: {exc}") from None
     if not isinstance(doc, dict):
-        raise Rejected(f"payload must be a JSON object, not {type(doc).__name__}")
+        raise RejectError(f"payload must be a JSON object, not {type(doc).__name__}")
     return doc
 
 
@@ -57,13 +57,13 @@ def decrypt(data: str, secret: str) -> bytes:
     try:
         blob = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise Rejected("encrypted data is not base64") from None
+        raise RejectError("encrypted data is not base64") from None
     if len(blob) <= NONCE_BYTES + SecretBox.MACBYTES:
-        raise Rejected("encrypted data is too short")
+        raise RejectError("encrypted data is too short")
     try:
         return SecretBox(secret_key(secret)).decrypt(blob[NONCE_BYTES:], blob[:NONCE_BYTES])
     except CryptoError:
-        raise Rejected("encrypted payload does not decrypt with the configured secret") from None
+        raise RejectError("encrypted payload does not decrypt with the configured secret") from None
 
 
 def encrypt(plaintext: bytes, secret: str, nonce: bytes) -> str:
@@ -124,7 +124,7 @@ def map_message(
     secret: str | None = None,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
 ) -> Mapped:
-    """One MQTT payload or HTTP body -> its point (accept), nothing (ignore), or :class:`Rejected`.
+    """One MQTT payload or HTTP body -> its point (accept), nothing (ignore), or :class:`RejectError`.
 
     ``vehicle_id`` is the id, or a function of the (decrypted) message that returns it: over HTTP the
     identity may sit in the body's ``topic``, which iOS adds before encrypting.
@@ -149,23 +149,23 @@ def map_document(
             return ignored("_type=encrypted and no secret configured")
         data = doc.get("data")
         if not isinstance(data, str):
-            raise Rejected("_type=encrypted without a data string")
+            raise RejectError("_type=encrypted without a data string")
         inner = parse_payload(decrypt(data, secret))
         if inner is None:
             return ignored("encrypted payload is empty")
         if inner.get("_type") == "encrypted":
-            raise Rejected("encrypted payload contains another encrypted payload")
+            raise RejectError("encrypted payload contains another encrypted payload")
         return map_document(inner, vehicle_id, now_ms=now_ms, max_future_ms=max_future_ms)
     if kind is None:
-        raise Rejected("_type is missing: not an OwnTracks message")
+        raise RejectError("_type is missing: not an OwnTracks message")
     if kind != "location":
         return ignored(f"_type={kind} carries no track point")
     for name in ("lat", "lon", "tst"):
         if doc.get(name) is None:
-            raise Rejected(f"_type=location without {name}")
+            raise RejectError(f"_type=location without {name}")
     tst = doc["tst"]
     if not is_number(tst) or not math.isfinite(tst):
-        raise Rejected(f"tst: must be epoch seconds (a number), not {type(tst).__name__}")
+        raise RejectError(f"tst: must be epoch seconds (a number), not {type(tst).__name__}")
     try:
         point = make_point(
             vehicle_id(doc) if callable(vehicle_id) else vehicle_id,
@@ -182,5 +182,5 @@ def map_document(
             battery=known_or_none(doc.get("batt")),
         )
     except PointError as exc:
-        raise Rejected(str(exc)) from None
+        raise RejectError(str(exc)) from None
     return Mapped([point])

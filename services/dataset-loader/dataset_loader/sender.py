@@ -1,0 +1,67 @@
+"""Sending batches to the ingest API: retry with backoff on 429/5xx and connection errors, report 4xx."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import requests
+
+from geostream.lifecycle import backoff
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    sent: int = 0
+    attempts: int = 0
+    error: str | None = None
+
+
+def _retry_after(reply: requests.Response) -> float | None:
+    try:
+        return float(reply.headers["Retry-After"])
+    except (KeyError, ValueError):
+        return None
+
+
+def send_batch(
+    session: requests.Session,
+    url: str,
+    items: list[dict[str, Any]],
+    *,
+    retries: int,
+    timeout: float,
+    max_delay: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[int, str, float], None] = lambda *_: None,
+) -> Outcome:
+    body = orjson.dumps(items)
+    delays = backoff(initial=0.5, maximum=max_delay)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            reply = session.post(
+                url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+            )
+        except requests.RequestException as exc:
+            problem, wait = f"{type(exc).__name__}: {exc}", None
+        else:
+            if reply.status_code < 300:
+                sent = reply.json().get("sent", 0) if reply.content else 0
+                return Outcome(True, sent, attempt)
+            problem = f"HTTP {reply.status_code}: {reply.text[:500]}"
+            if reply.status_code not in RETRY_STATUSES:
+                return Outcome(False, 0, attempt, problem)
+            wait = _retry_after(reply)
+        if attempt > retries:
+            return Outcome(False, 0, attempt, f"gave up after {attempt} attempts: {problem}")
+        delay = min(max(wait or 0.0, next(delays)), max_delay)
+        on_retry(attempt, problem, delay)
+        sleep(delay)

@@ -1,0 +1,1 @@
+"""device-simulator: simulated vehicles publishing their positions over MQTT, with an offline queue."""

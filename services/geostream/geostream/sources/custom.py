@@ -1,0 +1,84 @@
+"""The platform's own device JSON over MQTT (``devices/<id>/location``): the contract's field names.
+
+``{"vehicle_id", "ts", "lon", "lat", "speed" (m/s), "heading", "alt", "accuracy", "battery"}``; the id
+may also be spelled ``vehicleID``/``device_id``/``id`` or come from the topic, ``ts`` may be in any
+unit the platform accepts (epoch s/ms/us/ns or ISO 8601) and is the receive time when absent, and
+``longitude``/``latitude``/``lng`` are accepted. Unknown members are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
+from geostream.sources import Mapped, RejectError, ignored
+
+ID_KEYS = ("vehicle_id", "vehicleID", "device_id", "id")
+DEVICE_SOURCES = frozenset({"mqtt", "simulator"})
+"""``source`` values a device may claim; anything else is recorded as ``mqtt``."""
+
+
+def _first(doc: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if doc.get(key) is not None:
+            return doc[key]
+    return None
+
+
+def map_message(
+    payload: bytes | str,
+    topic_id: str | None,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+) -> Mapped:
+    if not payload or not payload.strip():
+        return ignored("zero-length payload (clears a retained message)")
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise RejectError(f"payload is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise RejectError(f"payload must be a JSON object, not {type(doc).__name__}")
+    return map_document(doc, topic_id, now_ms=now_ms, max_future_ms=max_future_ms)
+
+
+def map_document(
+    doc: dict[str, Any],
+    topic_id: str | None,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+) -> Mapped:
+    vehicle_id = _first(doc, *ID_KEYS)
+    if is_number(vehicle_id):
+        vehicle_id = str(vehicle_id)
+    if vehicle_id is None:
+        vehicle_id = topic_id
+    if vehicle_id is None:
+        raise RejectError("vehicle_id is missing from the payload and the topic names no device")
+    lon, lat = _first(doc, "lon", "lng", "longitude"), _first(doc, "lat", "latitude")
+    if lon is None or lat is None:
+        raise RejectError("lon and lat are required")
+    ts = _first(doc, "ts", "timestamp")
+    source = doc.get("source")
+    try:
+        point = make_point(
+            vehicle_id,
+            now_ms if ts is None else ts,
+            lon,
+            lat,
+            source=source if source in DEVICE_SOURCES else "mqtt",
+            now_ms=now_ms,
+            max_future_ms=max_future_ms,
+            speed=doc.get("speed"),
+            heading=doc.get("heading"),
+            alt=doc.get("alt"),
+            accuracy=doc.get("accuracy"),
+            battery=doc.get("battery"),
+        )
+    except PointError as exc:
+        raise RejectError(str(exc)) from None
+    return Mapped([point])
