@@ -32,10 +32,15 @@ class Ports:
     websocket: int
     api: int
     frontend: int
+    bridge_health: int
+    simulator_health: int
 
     @classmethod
     def compose_defaults(cls) -> Ports:
-        return cls(kafka=9092, mqtt=1883, postgres=5432, ingest=5000, websocket=8082, api=8083, frontend=8080)
+        return cls(
+            kafka=9092, mqtt=1883, postgres=5432, ingest=5000, websocket=8082, api=8083, frontend=8080,
+            bridge_health=8090, simulator_health=8091,
+        )  # fmt: skip
 
     @classmethod
     def free(cls) -> Ports:
@@ -49,7 +54,6 @@ class Service:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     health_url: str | None = None
-    pythonpath: tuple[str, ...] = ()
 
 
 @dataclass
@@ -57,7 +61,8 @@ class LocalStack:
     run_dir: Path
     ports: Ports
     password: str = "postgres"
-    with_simulators: int = 0
+    simulators: int = 0
+    """Simulated vehicles publishing over MQTT (make local SIMULATORS=10)."""
     started: list = field(default_factory=list)
 
     @property
@@ -82,6 +87,7 @@ class LocalStack:
 
     def services(self, dsn: str, jdbc_url: str) -> list[Service]:
         kafka = {"KAFKA_BROKERS": self.kafka_brokers}
+        mqtt = {"MQTT_BROKER_HOST": "127.0.0.1", "MQTT_BROKER_PORT": str(self.ports.mqtt)}
         flink_python = cache_dir() / "flink-venv" / "bin" / "python"
         return [
             Service(
@@ -114,7 +120,6 @@ class LocalStack:
                 ROOT / "services/ws-relay",
                 {**kafka, "WEBSOCKET_HOST": "0.0.0.0", "WEBSOCKET_PORT": str(self.ports.websocket)},
                 f"http://127.0.0.1:{self.ports.websocket}/health",
-                ("services/ws-relay",),
             ),
             Service(
                 "trips-api",
@@ -127,7 +132,13 @@ class LocalStack:
                     "CORS_ORIGINS": "*",
                 },
                 f"{self.api_url}/health",
-                ("services/trips-api",),
+            ),
+            Service(
+                "mqtt-bridge",
+                [PYTHON, "-m", "mqtt_bridge"],
+                ROOT / "services/mqtt-bridge",
+                {**kafka, **mqtt, "HEALTH_HOST": "127.0.0.1", "HEALTH_PORT": str(self.ports.bridge_health)},
+                f"http://127.0.0.1:{self.ports.bridge_health}/health",
             ),
             Service(
                 "frontend",
@@ -140,6 +151,25 @@ class LocalStack:
                     "API_URL": f"http://localhost:{self.ports.api}",
                 },
                 f"{self.frontend_url}/healthz",
+            ),
+            *(
+                [
+                    Service(
+                        "device-simulator",
+                        [PYTHON, "-m", "device_simulator"],
+                        ROOT / "services/device-simulator",
+                        {
+                            **mqtt,
+                            "DEVICE_COUNT": str(self.simulators),
+                            "QUEUE_DIR": str(self.run_dir / "device-queues"),
+                            "HEALTH_HOST": "127.0.0.1",
+                            "HEALTH_PORT": str(self.ports.simulator_health),
+                        },
+                        f"http://127.0.0.1:{self.ports.simulator_health}/health",
+                    )
+                ]
+                if self.simulators
+                else []
             ),
         ]
 
@@ -196,7 +226,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     run_dir = cache_dir() / "local"
-    stack = LocalStack(run_dir, ports, password=os.environ.get("POSTGRES_PASSWORD", "postgres"))
+    stack = LocalStack(
+        run_dir,
+        ports,
+        password=os.environ.get("POSTGRES_PASSWORD", "postgres"),
+        simulators=int(os.environ.get("SIMULATORS", "0")),
+    )
     try:
         stack.start(announce=lambda msg: print(msg, flush=True))
         print(
@@ -205,6 +240,7 @@ def main() -> int:
             f"  ingest     {stack.ingest_url}/ingest/location\n"
             f"  live feed  {stack.ws_url}\n"
             f"  history    {stack.api_url}/api/trips\n"
+            f"  phones     OwnTracks {stack.ingest_url}/pub   Traccar/OsmAnd {stack.ingest_url}/?id=...\n"
             f"  Kafka {stack.kafka_brokers}   MQTT :{ports.mqtt}   PostgreSQL {stack.postgres.dsn}\n",
             flush=True,
         )
