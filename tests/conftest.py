@@ -45,9 +45,10 @@ def mosquitto(workdir: Path):
 
 @pytest.fixture(scope="session")
 def postgres(workdir: Path):
+    from localservers import free_port
     from localservers.postgres import PostgresServer
 
-    server = PostgresServer(workdir / "postgres")
+    server = PostgresServer(workdir / "postgres", port=free_port())
     server.start()
     yield server
     server.stop()

@@ -1,0 +1,122 @@
+"""sql/ applies cleanly, twice, on a fresh database; the server helper behaves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg2
+import pytest
+from mobilitydb_helpers import T0, point, query, scalar, upsert
+
+from localservers.postgres import PostgresServer
+
+OBJECTS = {
+    "table": [
+        "vehicle_points", "vehicle_state", "vehicle_trajectory_segments", "trajectory_settings",
+        "trajectory_repair_queue",
+    ],
+    "view": ["vehicle_locations_temporal_insert_view", "vehicle_latest_positions"],
+    "function": [
+        "latest_positions", "vehicle_trajectory", "vehicle_trajectory_mfjson", "vehicle_trajectory_trips",
+        "vehicle_trips", "trips_in_area", "trips_in_bbox", "vehicles_in_area", "vehicles_in_bbox",
+        "vehicle_stats", "rebuild_trajectories", "repair_trajectories",
+    ],
+}  # fmt: skip
+
+
+def schema_objects(conn) -> dict[str, set[str]]:
+    tables = {r[0] for r in query(conn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    views = {r[0] for r in query(conn, "SELECT viewname FROM pg_views WHERE schemaname = 'public'")}
+    functions = {
+        r[0] for r in query(conn, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+    }
+    return {"table": tables, "view": views, "function": functions}
+
+
+def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
+    admin = mobilitydb.connect(database="postgres")
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS geostream_apply_twice")
+        cur.execute("CREATE DATABASE geostream_apply_twice")
+    fresh = PostgresServer(mobilitydb.workdir, port=mobilitydb.port, database="geostream_apply_twice")
+    try:
+        assert fresh.apply_sql() == fresh.apply_sql()
+        conn = fresh.connect()
+        try:
+            found = schema_objects(conn)
+            for kind, names in OBJECTS.items():
+                assert set(names) <= found[kind], kind
+            assert scalar(conn, "SELECT count(*) FROM trajectory_settings") == 1
+            triggers = {r[0] for r in query(conn, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
+            assert {
+                "vehicle_points_trajectory_insert",
+                "vehicle_points_trajectory_update",
+                "vehicle_points_trajectory_delete",
+                "vehicle_points_trajectory_truncate",
+                "vehicle_locations_temporal_insert_view_insert",
+            } <= triggers
+            indexes = {
+                r[0] for r in query(conn, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+            }
+            assert {
+                "vehicle_trajectory_segments_trajectory_gist",
+                "vehicle_trajectory_segments_extent_gist",
+            } <= indexes
+        finally:
+            conn.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS geostream_apply_twice WITH (FORCE)")
+        admin.close()
+
+
+def test_reapplying_keeps_data_and_settings(mobilitydb: PostgresServer, db):
+    upsert(db, [point("keep-1", T0 + timedelta(seconds=s), 2.0 + s * 1e-4, 48.0) for s in range(3)])
+    with db.cursor() as cur:
+        cur.execute("UPDATE trajectory_settings SET max_gap = interval '7 minutes'")
+    mobilitydb.apply_sql()
+    assert scalar(db, "SELECT count(*) FROM vehicle_points WHERE vehicle_id = 'keep-1'") == 3
+    assert scalar(db, "SELECT max_gap FROM trajectory_settings") == timedelta(minutes=7)
+
+
+def test_server_properties_and_versions(mobilitydb: PostgresServer, db):
+    assert mobilitydb.dsn == f"postgresql://postgres:postgres@127.0.0.1:{mobilitydb.port}/geostream"
+    assert mobilitydb.jdbc_url == f"jdbc:postgresql://127.0.0.1:{mobilitydb.port}/geostream"
+    version = scalar(db, "SELECT mobilitydb_full_version()")
+    assert version.startswith("MobilityDB 1.2")
+    assert "PostGIS 3.5" in version
+    assert scalar(db, "SHOW server_version_num").startswith("17")
+    assert scalar(db, "SHOW listen_addresses") == "127.0.0.1"
+    with psycopg2.connect(mobilitydb.dsn) as other:
+        assert scalar(other, "SELECT current_database()") == "geostream"
+
+
+def test_wrong_password_is_refused(mobilitydb: PostgresServer):
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(mobilitydb.dsn.replace(":postgres@", ":wrong@"), connect_timeout=5)
+
+
+def test_second_server_runs_alongside_and_stops_idempotently(mobilitydb: PostgresServer, tmp_path):
+    from localservers import free_port
+
+    other = PostgresServer(tmp_path / "second", port=free_port(), database="other")
+    try:
+        other.start()
+        conn = other.connect()
+        try:
+            assert scalar(conn, "SELECT count(*) FROM vehicle_points") == 0
+        finally:
+            conn.close()
+        other.stop()
+        other.stop()
+        with pytest.raises(psycopg2.OperationalError):
+            psycopg2.connect(other.dsn, connect_timeout=3)
+        # The first server was not disturbed.
+        conn = mobilitydb.connect()
+        try:
+            assert scalar(conn, "SELECT 1") == 1
+        finally:
+            conn.close()
+    finally:
+        other.destroy()
+    assert not other.instance_dir.exists()
