@@ -1,10 +1,11 @@
 # Geostream: the commands a newcomer needs. See README.md.
-.PHONY: help test lint up down logs local bench
+.PHONY: help test lint up down logs local servers bench
 
 help:
 	@echo "make up     run the platform with Docker (docker compose up -d)"
 	@echo "make test   install what is missing, lint, run every test (CI runs this)"
 	@echo "make local  run the whole pipeline here without Docker, on the default ports (Ctrl-C stops it)"
+	@echo "make servers  only Kafka, Mosquitto and MobilityDB on free ports (prints the settings)"
 	@echo "make bench  run the benchmarks and print their figures"
 
 test:
@@ -27,6 +28,10 @@ logs:
 local:
 	scripts/install-deps.sh
 	scripts/local.sh
+
+servers:
+	scripts/install-deps.sh
+	PYTHONPATH=services/geostream:scripts $${GEOSTREAM_CACHE:-/var/cache/geostream}/venv/bin/python -m localservers
 
 bench:
 	scripts/install-deps.sh
