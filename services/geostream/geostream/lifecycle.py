@@ -11,8 +11,8 @@ from collections.abc import Iterator
 class Shutdown:
     """Set by SIGTERM or SIGINT; a service loop polls ``requested`` or waits on it, then flushes and exits.
 
-    A second signal while shutting down is left to the default handler, so a stuck service can still be
-    interrupted.
+    A second signal while shutting down raises KeyboardInterrupt in the main thread: a stuck service can
+    still be interrupted, and its ``finally`` blocks (stopping child processes, closing clients) still run.
     """
 
     def __init__(self, install: bool = True) -> None:
@@ -23,9 +23,10 @@ class Shutdown:
                 signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, _frame: object) -> None:
+        if self._event.is_set():
+            raise KeyboardInterrupt
         self.signal_name = signal.Signals(signum).name
         self._event.set()
-        signal.signal(signum, signal.SIG_DFL)
 
     def request(self) -> None:
         self._event.set()
