@@ -1,0 +1,3 @@
+from ws_relay.app import main
+
+main()

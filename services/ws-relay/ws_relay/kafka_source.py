@@ -1,0 +1,247 @@
+"""Feeds the latest-position table from ``websocket_updates_topic`` (aiokafka).
+
+Every instance must see every message, so the relay joins no consumer group: it assigns itself every
+partition of the topic and never commits offsets. On start it reads back ``RELAY_VEHICLE_TTL_S``
+(offsets looked up by timestamp) so the first clients get a full snapshot; ``/health`` reports
+``lookback`` up once that backlog is read. After a broken session it resumes from the offsets it had
+reached, so a reconnect neither loses nor replays the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from geostream.lifecycle import backoff
+from ws_relay.protocol import MalformedRecordError, decode_point
+from ws_relay.settings import Settings
+from ws_relay.stats import Stats, Throttle
+from ws_relay.table import LatestTable, Outcome
+
+log = logging.getLogger("ws-relay.kafka")
+
+PROBE_INTERVAL_S = 5.0
+POLL_TIMEOUT_MS = 200
+# Records handled between two yields to the event loop: bounds how long frames can wait for ingestion.
+MAX_RECORDS_PER_POLL = 1000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class KafkaSource:
+    def __init__(
+        self,
+        settings: Settings,
+        table: LatestTable,
+        stats: Stats,
+        client_id: str,
+        clock: Callable[[], int] = now_ms,
+    ):
+        self.settings = settings
+        self.topic = settings.kafka_websocket_topic
+        self.table = table
+        self.stats = stats
+        self.client_id = client_id
+        self.clock = clock
+        self.connected = False
+        """The last metadata probe reached the cluster."""
+        self.caught_up = False
+        """The start-up look-back has been read: the table holds every vehicle of the TTL window."""
+        self.next_offsets: dict[TopicPartition, int] = {}
+        self._targets: dict[TopicPartition, int] = {}
+        self._lookback_from = 0
+        self._stopping = asyncio.Event()
+        self._assigned = False
+        self._malformed_log = Throttle()
+        self._started = time.monotonic()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; a failed session is retried with exponential backoff."""
+        delays = backoff(maximum=15.0)
+        while not self._stopping.is_set():
+            self._assigned = False
+            try:
+                await self._session()
+            except Exception as exc:  # a bad session must never end the relay: clients keep their table
+                self.connected = False
+                if self._assigned:  # it had worked: start the backoff over
+                    delays = backoff(maximum=15.0)
+                delay = next(delays)
+                log.warning(
+                    "kafka session failed, retrying",
+                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": round(delay, 2)},
+                    exc_info=not isinstance(exc, KafkaError | OSError | TimeoutError),
+                )
+                await self._sleep(delay)
+        self.connected = False
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _kafka_args(self) -> dict:
+        return {
+            "bootstrap_servers": self.settings.kafka_brokers,
+            "client_id": self.client_id,
+            "request_timeout_ms": 15_000,
+            "retry_backoff_ms": 200,
+        }
+
+    async def _session(self) -> None:
+        meta = AIOKafkaClient(**self._kafka_args())
+        consumer: AIOKafkaConsumer | None = None
+        probe: asyncio.Task | None = None
+        try:
+            await meta.bootstrap()
+            partitions = await self._wait_for_topic(meta)
+            if partitions is None:
+                return
+            consumer = AIOKafkaConsumer(
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=self.settings.relay_fetch_max_wait_ms,
+                fetch_max_bytes=16 * 1024 * 1024,
+                max_partition_fetch_bytes=1024 * 1024,
+                **self._kafka_args(),
+            )
+            await consumer.start()
+            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            await self._position(consumer, tps)
+            self.connected = self._assigned = True
+            probe = asyncio.create_task(self._probe(meta), name="kafka-probe")
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS_PER_POLL)
+                for tp, records in batches.items():
+                    self._ingest(tp, records)
+                if self._targets:
+                    await self._check_caught_up(consumer)
+        finally:
+            if probe is not None:
+                probe.cancel()
+            if consumer is not None:
+                await consumer.stop()
+            await meta.close()
+
+    async def _wait_for_topic(self, meta: AIOKafkaClient) -> set[int] | None:
+        """The topic's partitions, once it exists; a metadata request for all topics never creates one."""
+        delays = backoff(initial=1.0, maximum=10.0)
+        while not self._stopping.is_set():
+            cluster = await meta.fetch_all_metadata()
+            partitions = cluster.partitions_for_topic(self.topic)
+            if partitions:
+                return partitions
+            self.connected = True
+            delay = next(delays)
+            log.warning("waiting for topic", extra={"topic": self.topic, "retry_in_s": round(delay, 2)})
+            await self._sleep(delay)
+        return None
+
+    async def _position(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        if all(tp in self.next_offsets for tp in tps):
+            for tp in tps:
+                consumer.seek(tp, self.next_offsets[tp])
+            offsets = {str(tp.partition): offset for tp, offset in self.next_offsets.items()}
+            log.info("resuming", extra={"offsets": offsets})
+            return
+        self._lookback_from = self.clock() - int(self.settings.relay_vehicle_ttl_s * 1000)
+        found = await consumer.offsets_for_times({tp: self._lookback_from for tp in tps})
+        for tp in tps:
+            hit = found.get(tp)
+            if hit is None:
+                await consumer.seek_to_end(tp)
+            else:
+                consumer.seek(tp, hit.offset)
+        ends = await consumer.end_offsets(tps)
+        starts = {tp: await consumer.position(tp) for tp in tps}
+        self.next_offsets.update(starts)
+        self._targets = {tp: ends[tp] for tp in tps if ends[tp] > starts[tp]}
+        self.caught_up = not self._targets
+        log.info(
+            "reading back",
+            extra={
+                "seconds": self.settings.relay_vehicle_ttl_s,
+                "records": sum(ends[tp] - starts[tp] for tp in self._targets),
+                "partitions": len(tps),
+            },
+        )
+        if self.caught_up:
+            self._log_caught_up()
+
+    def _ingest(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        stats, table = self.stats, self.table
+        now = self.clock()
+        target = self._targets.get(tp)
+        for record in records:
+            stats.records += 1
+            try:
+                point = decode_point(record.value)
+            except MalformedRecordError as exc:
+                stats.malformed[exc.kind] += 1
+                if self._malformed_log.allow(time.monotonic()):
+                    log.warning(
+                        "malformed record skipped",
+                        extra={
+                            "partition": tp.partition,
+                            "offset": record.offset,
+                            "kind": exc.kind,
+                            "reason": exc.reason,
+                            "malformed_total": sum(stats.malformed.values()),
+                        },
+                    )
+                continue
+            if target is not None and record.offset < target:
+                # Look-back record: a broker may answer the timestamp lookup with an earlier offset.
+                if record.timestamp < self._lookback_from:
+                    stats.lookback_skipped += 1
+                    continue
+                seen = min(record.timestamp, now)
+            else:
+                seen = now
+            outcome = table.apply(point.vehicle_id, point.lon, point.lat, point.ts, point.json, seen)
+            if outcome is Outcome.APPLIED:
+                stats.points_applied += 1
+            else:
+                stats.points_stale += 1
+        if records:
+            self.next_offsets[tp] = records[-1].offset + 1
+
+    async def _check_caught_up(self, consumer: AIOKafkaConsumer) -> None:
+        for tp, target in list(self._targets.items()):
+            if await consumer.position(tp) >= target:
+                del self._targets[tp]
+        if not self._targets and not self.caught_up:
+            self.caught_up = True
+            self._log_caught_up()
+
+    def _log_caught_up(self) -> None:
+        log.info(
+            "look-back loaded",
+            extra={"vehicles": len(self.table), "seconds": round(time.monotonic() - self._started, 3)},
+        )
+
+    async def _probe(self, meta: AIOKafkaClient) -> None:
+        while True:
+            await asyncio.sleep(PROBE_INTERVAL_S)
+            try:
+                await asyncio.wait_for(meta.fetch_all_metadata(), PROBE_INTERVAL_S)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                if self.connected:
+                    log.warning("kafka unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
+                self.connected = False
+            else:
+                if not self.connected:
+                    log.info("kafka reachable again")
+                self.connected = True

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from geostream.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    kafka_websocket_topic: str = "websocket_updates_topic"
+    kafka_group_id: str = ""
+    """Prefix of this instance's Kafka client id. The relay joins no consumer group: each instance reads
+    every partition itself, so all instances see every message."""
+    websocket_host: str = "0.0.0.0"
+    websocket_port: int = Field(8082, ge=0, le=65535)
+    relay_frame_interval_ms: int = Field(100, ge=10, le=10_000)
+    """How often coalesced updates go out (latest point per vehicle wins in between)."""
+    relay_vehicle_ttl_s: float = Field(600, gt=0)
+    """A vehicle not heard from for this long leaves the table; on start the relay reads back this far."""
+    relay_max_vehicles: int = Field(200_000, ge=1)
+    relay_max_clients: int = Field(2_000, ge=1)
+    relay_client_write_limit_bytes: int = Field(256 * 1024, ge=1024)
+    """While more than this waits to be sent to a client (asyncio's and the kernel's send buffers), its
+    frames are skipped."""
+    relay_slow_client_timeout_s: float = Field(10, gt=0)
+    """A client that had news but could take none for this long is closed with 1013 (try again later)."""
+    relay_client_sndbuf_bytes: int = Field(0, ge=0)
+    """SO_SNDBUF of client sockets; 0 keeps the kernel's auto-tuning."""
+    relay_max_message_bytes: int = Field(16 * 1024, ge=256)
+    """Largest client message; larger ones close the connection (1009)."""
+    relay_compression: bool = False
+    """permessage-deflate: saves bandwidth, but compresses every frame once per client (CPU)."""
+    relay_fetch_max_wait_ms: int = Field(100, ge=1, le=10_000)
+    relay_close_timeout_s: float = Field(5, gt=0)
+    relay_ping_interval_s: float = Field(20, gt=0)
+    relay_ping_timeout_s: float = Field(20, gt=0)

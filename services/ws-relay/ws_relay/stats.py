@@ -1,0 +1,67 @@
+"""Counters served by ``/metrics`` and ``/health``, and a throttle for repetitive warnings (pure)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Stats:
+    records: int = 0
+    """Kafka records read (every record, good or bad)."""
+    points_applied: int = 0
+    points_stale: int = 0
+    """Points older (event time) than the vehicle's current one: not shown."""
+    lookback_skipped: int = 0
+    """Start-up look-back records older than the vehicle TTL (brokers may return an earlier offset)."""
+    malformed: Counter[str] = field(default_factory=Counter)
+    """Records that are not contract-valid points, by kind (empty, not_json, contract)."""
+    clients_accepted: int = 0
+    clients_refused: int = 0
+    """Connections refused because ``RELAY_MAX_CLIENTS`` were already connected."""
+    clients_dropped_slow: int = 0
+    snapshots_sent: int = 0
+    frames_sent: int = 0
+    frames_skipped: int = 0
+    """Rounds in which a client had news but its previous frame was still waiting for its socket."""
+    bytes_sent: int = 0
+    client_messages: int = 0
+    client_messages_bad: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "points_applied": self.points_applied,
+            "points_stale": self.points_stale,
+            "lookback_skipped": self.lookback_skipped,
+            "records_malformed": sum(self.malformed.values()),
+            "records_malformed_by_kind": dict(self.malformed),
+            "clients_accepted": self.clients_accepted,
+            "clients_refused": self.clients_refused,
+            "clients_dropped_slow": self.clients_dropped_slow,
+            "snapshots_sent": self.snapshots_sent,
+            "frames_sent": self.frames_sent,
+            "frames_skipped": self.frames_skipped,
+            "bytes_sent": self.bytes_sent,
+            "client_messages": self.client_messages,
+            "client_messages_bad": self.client_messages_bad,
+        }
+
+
+class Throttle:
+    """Lets the first ``burst`` events through, then one per ``interval`` seconds (log flood guard)."""
+
+    def __init__(self, burst: int = 10, interval: float = 10.0):
+        self.burst = burst
+        self.interval = interval
+        self.seen = 0
+        self._next_at = 0.0
+
+    def allow(self, now: float) -> bool:
+        self.seen += 1
+        if self.seen <= self.burst or now >= self._next_at:
+            self._next_at = now + self.interval
+            return True
+        return False

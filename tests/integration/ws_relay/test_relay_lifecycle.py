@@ -1,0 +1,125 @@
+"""ws-relay as a process: several instances, start-up rebuild, broker outage, limits, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+
+import orjson
+import pytest
+from relay_feed import Producer, now_ms, open_feed, point, unique
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from localservers import KafkaServer
+
+
+def test_every_instance_sees_every_message(start_relay, producer):
+    """Two relays with the same KAFKA_GROUP_ID (a prefix, not a shared group) each relay everything."""
+    one = start_relay("ws-relay-a", KAFKA_GROUP_ID="relay-fleet")
+    two = start_relay("ws-relay-b", KAFKA_GROUP_ID="relay-fleet")
+    ids = {one.health().json()["instance"], two.health().json()["instance"]}
+    assert len(ids) == 2
+    assert all(i.startswith("relay-fleet-") for i in ids)
+    points = [point(unique("car"), now_ms(), i * 0.5, 10.0) for i in range(24)]  # spread over partitions
+
+    async def scenario():
+        feeds = [await open_feed(one.ws_url), await open_feed(two.ws_url)]
+        producer.points(points)
+        for feed in feeds:
+            await feed.until(lambda f: f.has(points), what="all 24 points on both instances")
+            await feed.ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_fresh_relay_rebuilds_the_latest_positions_from_the_topic(start_relay, producer):
+    t0 = now_ms()
+    # More vehicles than fit one plain frame: the snapshot goes out as fragments of one message.
+    prefix = unique("plane")
+    vehicles = [f"{prefix}-{i}" for i in range(2500)]
+    older = [point(v, t0 - 5_000, 1.0, 1.0) for v in vehicles]
+    latest = [point(v, t0, 1.5, 1.5, speed=200.0) for v in vehicles]
+    producer.points(older + latest)
+    relay = start_relay("ws-relay-fresh")  # healthy = the look-back has been read
+
+    async def first_snapshot():
+        feed = await open_feed(relay.ws_url)
+        await feed.ws.close()
+        return feed.frames[0]
+
+    snap = asyncio.run(first_snapshot())
+    in_snapshot = {p["vehicle_id"]: p for p in snap["vehicles"]}
+    assert [in_snapshot.get(p["vehicle_id"]) for p in latest] == latest
+    assert relay.metrics()["bytes_sent"] >= len(orjson.dumps(snap))
+
+
+def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir):
+    broker = KafkaServer(workdir / "kafka-ws-relay-outage").start()
+    try:
+        relay = start_relay("ws-relay-outage", brokers=broker.bootstrap)
+        before = point(unique("boat"), now_ms(), 5.0, 5.0)
+        after = point(unique("boat"), now_ms(), 6.0, 6.0)
+
+        async def scenario():
+            feed = await open_feed(relay.ws_url)
+            Producer(broker.bootstrap).points([before])
+            await feed.until(lambda f: f.has([before]), what="a point before the outage")
+            broker.stop()
+            await wait_for_status(relay, 503, feed)
+            body = relay.health().json()
+            assert body["checks"]["kafka"] == "down"
+            broker.start()  # same port; memory storage, so the topics come back empty
+            await wait_for_status(relay, 200, feed)
+            # A new producer: the restarted broker has forgotten the old one's idempotence state.
+            Producer(broker.bootstrap).points([after])
+            await feed.until(lambda f: f.has([after]), timeout=60, what="a point after the outage")
+            await feed.ws.close()
+            return feed
+
+        feed = asyncio.run(scenario())
+        assert feed.latest[before["vehicle_id"]] == before, "clients keep the table through an outage"
+        assert relay.process.process.poll() is None
+    finally:
+        broker.stop()
+
+
+async def wait_for_status(relay, status: int, feed, timeout: float = 60.0) -> None:
+    """Poll /health while the client keeps reading (a client stays connected through the outage)."""
+    deadline = time.monotonic() + timeout
+    while relay.health().status_code != status:
+        assert time.monotonic() < deadline, f"/health never answered {status}"
+        with contextlib.suppress(TimeoutError):
+            await feed.next_frame(0.5)
+
+
+def test_client_limit_and_sigterm(start_relay):
+    relay = start_relay("ws-relay-term", RELAY_MAX_CLIENTS="2")
+
+    async def scenario():
+        feeds = [await open_feed(relay.ws_url), await open_feed(f"{relay.ws_url}?bbox=0,0,1,1")]
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(relay.ws_url, open_timeout=10)
+        assert refused.value.response.status_code == 503
+        assert relay.metrics()["clients_refused"] == 1
+
+        relay.process.process.send_signal(signal.SIGTERM)
+        codes = []
+        for feed in feeds:
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    await feed.next_frame(30)
+            codes.append((feed.ws.close_code, feed.ws.close_reason))
+        return codes
+
+    codes = asyncio.run(scenario())
+    assert codes == [(1001, "server shutting down")] * 2
+    assert relay.process.process.wait(30) == 0
+    lines = relay.process.log_path.read_text().splitlines()
+    log = [orjson.loads(line) for line in lines if line.startswith("{")]
+    messages = [entry["msg"] for entry in log]
+    assert "shutting down" in messages
+    assert messages[-1] == "stopped"
+    assert all(entry["service"] == "ws-relay" for entry in log)
