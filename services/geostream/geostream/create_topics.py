@@ -17,7 +17,7 @@ def main() -> None:
     log = setup_logging("topic-init", settings.log_level)
     wait_for_broker(settings.kafka_brokers, timeout=120)
     created = ensure_topics(settings.kafka_brokers)
-    log.info("topics ready", extra={"created": created, "topics": [t.name for t in ALL_TOPICS]})
+    log.info("topics ready", extra={"created_topics": created, "topics": [t.name for t in ALL_TOPICS]})
 
 
 if __name__ == "__main__":
