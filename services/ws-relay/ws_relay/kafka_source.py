@@ -60,6 +60,7 @@ class KafkaSource:
         self._lookback_from = 0
         self._stopping = asyncio.Event()
         self._assigned = False
+        self._reposition = False
         self._malformed_log = Throttle()
         self._started = time.monotonic()
 
@@ -128,6 +129,9 @@ class KafkaSource:
                     self._ingest(tp, records)
                 if self._targets:
                     await self._check_caught_up(consumer)
+                if self._reposition:
+                    self._reposition = False
+                    return
         finally:
             if probe is not None:
                 probe.cancel()
@@ -151,8 +155,20 @@ class KafkaSource:
 
     async def _position(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
         if all(tp in self.next_offsets for tp in tps):
+            # A partition whose end is now before where we stopped was recreated or truncated (topic
+            # deleted and re-created, a broker that lost its log): read it from its start again, or the
+            # relay would wait for offsets that may never come back.
+            ends = await consumer.end_offsets(tps)
             for tp in tps:
-                consumer.seek(tp, self.next_offsets[tp])
+                if self.next_offsets[tp] > ends[tp]:
+                    log.warning(
+                        "partition reset behind us: reading it from the start",
+                        extra={"partition": tp.partition, "was_at": self.next_offsets[tp], "end": ends[tp]},
+                    )
+                    await consumer.seek_to_beginning(tp)
+                    self.next_offsets[tp] = await consumer.position(tp)
+                else:
+                    consumer.seek(tp, self.next_offsets[tp])
             offsets = {str(tp.partition): offset for tp, offset in self.next_offsets.items()}
             log.info("resuming", extra={"offsets": offsets})
             return
@@ -243,5 +259,8 @@ class KafkaSource:
                 self.connected = False
             else:
                 if not self.connected:
+                    # Start a new session: it re-checks every partition's end against where we stopped
+                    # (a broker that lost its log would otherwise leave us waiting at a vanished offset).
                     log.info("kafka reachable again")
+                    self._reposition = True
                 self.connected = True
