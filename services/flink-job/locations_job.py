@@ -1,0 +1,548 @@
+"""PyFlink Table API job: locations_topic -> MobilityDB vehicle_points + websocket_updates_topic + DLQ.
+
+Every record is handled by built-in SQL (JSON_VALUE, TRY_CAST, CASE); there is no Python UDF, so the
+records never leave the JVM and the Python process only builds and submits the plan.
+
+    python locations_job.py              # local MiniCluster; runs until SIGTERM/SIGINT, then cancels the job
+    flink run -d -py locations_job.py    # submits to the cluster of FLINK_CONF_DIR and returns
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+try:
+    import geostream  # noqa: F401
+except ImportError:  # run from a checkout without PYTHONPATH: the shared package sits next to this service
+    sys.path.insert(0, str(HERE.parent / "geostream"))
+
+from geostream.lifecycle import Shutdown  # noqa: E402
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, OPTIONAL_RANGES, VEHICLE_ID_MAX_LEN  # noqa: E402
+from geostream.logs import setup_logging  # noqa: E402
+from geostream.timestamps import ms_to_rfc3339  # noqa: E402
+from geostream.topics import LOCATIONS, LOCATIONS_DLQ, WEBSOCKET_UPDATES  # noqa: E402
+
+JOB_NAME = "geostream-locations"
+SERVICE = "flink-job"
+log = logging.getLogger(SERVICE)
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_brokers: str
+    source_topic: str
+    websocket_topic: str
+    dlq_topic: str
+    group_id: str
+    jdbc_url: str
+    jdbc_username: str
+    jdbc_password: str
+    jdbc_driver: str
+    jdbc_table: str
+    jdbc_flush_max_rows: int
+    jdbc_flush_interval_ms: int
+    jdbc_max_retries: int
+    watermark_delay_ms: int
+    source_idle_timeout_ms: int
+    max_future_ms: int
+    min_event_time_ms: int
+    checkpoint_interval_ms: int
+    checkpoint_dir: str
+    parallelism: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get
+        return cls(
+            kafka_brokers=env("KAFKA_BROKERS", "localhost:9092"),
+            source_topic=env("KAFKA_TOPIC", LOCATIONS.name),
+            websocket_topic=env("KAFKA_WEBSOCKET_TOPIC", WEBSOCKET_UPDATES.name),
+            dlq_topic=env("KAFKA_DLQ_TOPIC", LOCATIONS_DLQ.name),
+            group_id=env("KAFKA_GROUP_ID", "flink-locations"),
+            jdbc_url=env("JDBC_URL", "jdbc:postgresql://localhost:5432/geostream"),
+            jdbc_username=env("JDBC_USERNAME", "postgres"),
+            jdbc_password=env("JDBC_PASSWORD") or env("POSTGRES_PASSWORD") or "postgres",
+            jdbc_driver=env("JDBC_DRIVER", "org.postgresql.Driver"),
+            jdbc_table=env("JDBC_TABLE", "vehicle_points"),
+            jdbc_flush_max_rows=_env_int("JDBC_FLUSH_MAX_ROWS", 5000, 1),
+            jdbc_flush_interval_ms=_env_int("JDBC_FLUSH_INTERVAL_MS", 200),
+            jdbc_max_retries=_env_int("JDBC_MAX_RETRIES", 3),
+            watermark_delay_ms=_env_int("WATERMARK_DELAY_MS", 10_000),
+            source_idle_timeout_ms=_env_int("SOURCE_IDLE_TIMEOUT_MS", 30_000),
+            max_future_ms=_env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
+            min_event_time_ms=_env_int("MIN_EVENT_TIME_MS", 0),
+            checkpoint_interval_ms=_env_int("CHECKPOINT_INTERVAL_MS", 10_000, 100),
+            checkpoint_dir=env("FLINK_CHECKPOINT_DIR", ""),
+            parallelism=_env_int("FLINK_PARALLELISM", 1, 1),
+        )
+
+    def public(self) -> dict[str, object]:
+        return {k: v for k, v in asdict(self).items() if k != "jdbc_password"}
+
+
+# -- SQL building blocks ----------------------------------------------------------------------------
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def with_options(options: dict[str, str]) -> str:
+    return ",\n  ".join(f"{lit(k)} = {lit(v)}" for k, v in options.items())
+
+
+def jv(key: str) -> str:
+    """The value of ``key`` as STRING; NULL when absent, not a scalar, or the record is not JSON.
+
+    Read as STRING and converted with TRY_CAST: JSON_VALUE ... RETURNING DOUBLE throws (and fails
+    the job) on a JSON string such as "12.5".
+    """
+    return f"JSON_VALUE(`raw`, {lit('$.' + key)})"
+
+
+def jv_if_present(*keys: str) -> str:
+    """The first of ``keys`` present, for keys that most records lack.
+
+    JSON_VALUE parses the whole text at each call; a POSITION scan that finds no such key in the
+    text costs about a third of that. (COALESCE evaluates all its arguments.)
+    """
+    calls = [f"CASE WHEN POSITION({lit(chr(34) + k + chr(34))} IN `raw`) > 0 THEN {jv(k)} END" for k in keys]
+    return calls[0] if len(calls) == 1 else f"COALESCE({', '.join(calls)})"
+
+
+def finite(text: str) -> str:
+    """STRING -> DOUBLE, NULL unless a finite number ("NaN", "Infinity" and 1e400 parse as doubles).
+
+    ``x * 0 = 0`` is false only for NaN and the infinities; the planner keeps it as written, whereas
+    it rewrites range tests such as BETWEEN into forms that let NaN through.
+    """
+    value = f"TRY_CAST({text} AS DOUBLE)"
+    return f"CASE WHEN {value} * 0 = 0 THEN {value} END"
+
+
+def epoch_to_ms(t: str) -> str:
+    """Epoch number -> ms, the unit told by magnitude: s < 1e11 <= ms < 1e14 <= us < 1e17 <= ns.
+
+    The same rule as geostream.timestamps.epoch_to_ms, as one expression that reads ``t`` twice.
+    """
+    unit = f"GREATEST(0, LEAST(3, FLOOR((LOG10(ABS({t})) - 11) / 3) + 1))"
+    return f"CAST(ROUND({t} * POWER(10.0, 3 - 3 * {unit})) AS BIGINT)"
+
+
+# ISO 8601 / RFC 3339 date-times such as 2024-05-01T12:00:00.5+02:00; without an offset: UTC.
+ISO_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}(:?\d{2})?)?$"
+
+
+def iso_to_ms(s: str) -> str:
+    offset = rf"COALESCE(NULLIF(UPPER(REGEXP_EXTRACT({s}, '([Zz]|[+-]\d{{2}}(:?\d{{2}})?)$', 1)), ''), 'Z')"
+    seconds = (
+        f"UNIX_TIMESTAMP(CONCAT(SUBSTRING({s} FROM 1 FOR 10), 'T', SUBSTRING({s} FROM 12 FOR 8), "
+        f"{offset}), 'yyyy-MM-dd''T''HH:mm:ssX')"
+    )
+    fraction = rf"COALESCE(TRY_CAST(CONCAT('0.', REGEXP_EXTRACT({s}, '\.(\d+)', 1)) AS DOUBLE), 0)"
+    millis = f"CAST(ROUND({fraction} * 1000) AS BIGINT)"
+    return f"CASE WHEN REGEXP({s}, {lit(ISO_RE)}) THEN {seconds} * 1000 + {millis} END"
+
+
+# Epoch ms of the wall clock (Flink SQL has no millisecond UNIX_TIMESTAMP). The generated code reads
+# CURRENT_TIMESTAMP once per record, so both halves come from the same instant.
+NOW_MS = (
+    "(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000 "
+    "+ EXTRACT(MILLISECOND FROM CURRENT_TIMESTAMP))"
+)
+# Latest instant both TO_TIMESTAMP_LTZ and PostgreSQL take without overflow: 9999-12-31T23:59:59.999Z.
+MAX_SANE_TS_MS = 253_402_300_799_999
+
+VEHICLE_ID_KEYS = ("vehicle_id", "vehicleID", "vehicleId")
+TS_KEYS = ("ts", "timestamp")
+LON_KEYS = ("lon", "lng", "longitude")
+LAT_KEYS = ("lat", "latitude")
+
+
+def interval(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"INTERVAL '{days} {hours:02}:{minutes:02}:{seconds:02}.{millis:03}' DAY TO SECOND(3)"
+
+
+# -- tables -----------------------------------------------------------------------------------------
+
+
+def source_ddl(s: Settings) -> str:
+    # Event time for the watermark: the contract's `ts` in epoch ms, parsed once (a second unit-guessing
+    # read would double the cost of the hottest expression), and never ahead of the wall clock, so that
+    # a record in another unit or dated 3000 cannot drag the watermark forward. Without a usable `ts`
+    # the rowtime is NULL, which the watermark generator skips.
+    event_time = f"TO_TIMESTAMP_LTZ(LEAST(TRY_CAST({jv('ts')} AS BIGINT), {NOW_MS}), 3)"
+    options = {
+        "connector": "kafka",
+        "topic": s.source_topic,
+        "properties.bootstrap.servers": s.kafka_brokers,
+        "properties.group.id": s.group_id,
+        "properties.client.id.prefix": f"{s.group_id}-source",
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        # raw: the bytes become one STRING (malformed UTF-8 is replaced, never an error), so no record
+        # can fail deserialisation; the fields are pulled out with JSON_VALUE.
+        "value.format": "raw",
+        "value.raw.charset": "UTF-8",
+        "value.fields-include": "EXCEPT_KEY",
+        "key.format": "raw",
+        "key.raw.charset": "UTF-8",
+        "key.fields": "kafka_key",
+    }
+    # Where a record came from, for the DLQ.
+    return f"""
+CREATE TEMPORARY TABLE locations_source (
+  `kafka_key` STRING,
+  `raw` STRING,
+  `kafka_topic` STRING METADATA FROM 'topic' VIRTUAL,
+  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,
+  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,
+  `event_time` AS {event_time},
+  WATERMARK FOR `event_time` AS `event_time` - {interval(s.watermark_delay_ms)}
+) WITH (
+  {with_options(options)}
+)"""
+
+
+def checked_view_sql(s: Settings) -> str:
+    """Parse, normalise and validate: one row per record, ``reason`` NULL for a valid point.
+
+    The planner inlines every column reference and the generated code does not share common
+    subexpressions, so a field used five times would be parsed from JSON five times. Each
+    ``CROSS JOIN UNNEST(ARRAY[ROW(...)])`` is a one-row lateral "let": its expressions run once per
+    record and what it yields are plain field reads further up.
+    """
+
+    def optional(field: str) -> str:
+        low, high = OPTIONAL_RANGES[field]
+        value = finite(f"j.{field}")
+        bounds = [
+            f"{value} {op} {limit:g}" for op, limit in ((">=", low), ("<=", high)) if math.isfinite(limit)
+        ]
+        # Lenient: an unusable optional value is dropped, the point is kept.
+        return f"CASE WHEN {' AND '.join(bounds)} THEN {value} END" if bounds else value
+
+    def first(keys: tuple[str, ...]) -> str:
+        # The contract's key was parsed in `j`; the aliases only when it is missing.
+        return f"CASE WHEN j.{keys[0]} IS NOT NULL THEN j.{keys[0]} ELSE {jv_if_present(*keys[1:])} END"
+
+    rare = ("alt", "accuracy", "battery")
+    parsed = {  # one JSON_VALUE each
+        **{k: jv(k) for k in ("vehicle_id", "ts", "lon", "lat", "speed", "heading", "source")},
+        **{k: jv_if_present(k) for k in rare},
+    }
+    strings = {
+        "vehicle_id": f"TRIM({first(VEHICLE_ID_KEYS)})",
+        "ts_s": first(TS_KEYS),
+        "lon_s": first(LON_KEYS),
+        "lat_s": first(LAT_KEYS),
+    }
+    typed = {
+        "ts_ms": f"COALESCE({epoch_to_ms(finite('a.ts_s'))}, {iso_to_ms('a.ts_s')})",
+        "lon": finite("a.lon_s"),
+        "lat": finite("a.lat_s"),
+        **{f: optional(f) for f in OPTIONAL_RANGES},
+    }
+    reason = f"""CASE
+    WHEN `raw` IS NULL THEN 'empty record'
+    WHEN a.vehicle_id IS NULL THEN
+      CASE WHEN `raw` IS JSON OBJECT THEN 'vehicle_id: missing' ELSE 'not a JSON object' END
+    WHEN CHAR_LENGTH(a.vehicle_id) = 0 THEN 'vehicle_id: must not be empty'
+    WHEN CHAR_LENGTH(a.vehicle_id) > {VEHICLE_ID_MAX_LEN}
+      THEN 'vehicle_id: longer than {VEHICLE_ID_MAX_LEN} characters'
+    WHEN a.ts_s IS NULL THEN 'ts: missing'
+    WHEN n.ts_ms IS NULL THEN 'ts: not an epoch number or ISO 8601 date-time'
+    WHEN n.ts_ms < {s.min_event_time_ms} THEN {lit("ts: before " + ms_to_rfc3339(s.min_event_time_ms))}
+    WHEN n.ts_ms > {MAX_SANE_TS_MS} OR n.ts_ms > {NOW_MS} + {s.max_future_ms}
+      THEN {lit(f"ts: more than {s.max_future_ms // 1000} s in the future")}
+    WHEN a.lon_s IS NULL THEN 'lon: missing'
+    WHEN a.lat_s IS NULL THEN 'lat: missing'
+    WHEN n.lon IS NULL THEN 'lon: not a finite number'
+    WHEN n.lat IS NULL THEN 'lat: not a finite number'
+    WHEN n.lon < -180 OR n.lon > 180 THEN 'lon: outside [-180, 180]'
+    WHEN n.lat < -90 OR n.lat > 90 THEN 'lat: outside [-90, 90]'
+  END"""
+    sep = ",\n  "
+    return f"""
+CREATE TEMPORARY VIEW locations_checked AS
+SELECT
+  `raw`, kafka_key, kafka_topic, kafka_partition, kafka_offset,
+  {reason} AS reason,
+  a.vehicle_id, n.ts_ms, n.lon, n.lat, n.speed, n.heading, n.alt, n.accuracy, n.battery, j.source
+FROM locations_source
+CROSS JOIN UNNEST(ARRAY[ROW(
+  {sep.join(parsed.values())}
+)]) AS j({", ".join(parsed)})
+CROSS JOIN UNNEST(ARRAY[ROW(
+  {sep.join(strings.values())}
+)]) AS a({", ".join(strings)})
+CROSS JOIN UNNEST(ARRAY[ROW(
+  {sep.join(typed.values())}
+)]) AS n({", ".join(typed)})"""
+
+
+def points_sink_ddl(s: Settings) -> str:
+    options = {
+        "connector": "jdbc",
+        "url": with_batched_inserts(s.jdbc_url),
+        "table-name": s.jdbc_table,
+        "driver": s.jdbc_driver,
+        "username": s.jdbc_username,
+        "password": s.jdbc_password,
+        "sink.buffer-flush.max-rows": str(s.jdbc_flush_max_rows),
+        "sink.buffer-flush.interval": f"{s.jdbc_flush_interval_ms} ms",
+        "sink.max-retries": str(s.jdbc_max_retries),
+    }
+    # With a primary key the sink writes INSERT ... ON CONFLICT (vehicle_id, ts) DO UPDATE, and its
+    # buffer keeps one row per key: a replay after a restart rewrites rows instead of adding instants.
+    # TIMESTAMP, not TIMESTAMP_LTZ (which the JDBC connector rejects): the value is UTC wall time
+    # (table.local-time-zone) handed over in the JVM zone, pinned to UTC in conf/config.yaml.
+    return f"""
+CREATE TEMPORARY TABLE vehicle_points_sink (
+  vehicle_id STRING,
+  ts TIMESTAMP(3),
+  lon DOUBLE,
+  lat DOUBLE,
+  speed DOUBLE,
+  heading DOUBLE,
+  alt DOUBLE,
+  accuracy DOUBLE,
+  battery DOUBLE,
+  source STRING,
+  PRIMARY KEY (vehicle_id, ts) NOT ENFORCED
+) WITH (
+  {with_options(options)}
+)"""
+
+
+def with_batched_inserts(url: str) -> str:
+    """pgjdbc sends a batch as multi-row INSERTs only with reWriteBatchedInserts=true (much faster)."""
+    if "rewritebatchedinserts" in url.lower():
+        return url
+    return url + ("&" if "?" in url else "?") + "reWriteBatchedInserts=true"
+
+
+def kafka_sink_options(s: Settings, topic: str) -> dict[str, str]:
+    return {
+        "connector": "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": s.kafka_brokers,
+        "properties.client.id.prefix": f"{s.group_id}-{topic}",
+        # Flushed at every checkpoint, before the source commits its offsets. Exactly-once would need
+        # Kafka transactions; duplicates are harmless here (upserts, latest-point-per-vehicle feed).
+        "sink.delivery-guarantee": "at-least-once",
+        "properties.linger.ms": "20",
+        "value.format": "json",
+        # Optional fields are omitted when unknown, as the contracts say.
+        "value.json.encode.ignore-null-fields": "true",
+    }
+
+
+def websocket_sink_ddl(s: Settings) -> str:
+    options = kafka_sink_options(s, s.websocket_topic)
+    # Keyed by vehicle id: Kafka's default partitioner (murmur2) keeps each vehicle's order.
+    options.update({"key.format": "raw", "key.fields": "vehicle_id", "value.fields-include": "ALL"})
+    return f"""
+CREATE TEMPORARY TABLE websocket_sink (
+  vehicle_id STRING,
+  ts BIGINT,
+  lon DOUBLE,
+  lat DOUBLE,
+  speed DOUBLE,
+  heading DOUBLE
+) WITH (
+  {with_options(options)}
+)"""
+
+
+def dlq_sink_ddl(s: Settings) -> str:
+    return f"""
+CREATE TEMPORARY TABLE dlq_sink (
+  reason STRING,
+  source STRING,
+  original STRING,
+  ts BIGINT,
+  topic STRING,
+  `partition` INT,
+  `offset` BIGINT,
+  key STRING
+) WITH (
+  {with_options(kafka_sink_options(s, s.dlq_topic))}
+)"""
+
+
+INSERT_POINTS = """
+INSERT INTO vehicle_points_sink
+SELECT vehicle_id, CAST(TO_TIMESTAMP_LTZ(ts_ms, 3) AS TIMESTAMP(3)), lon, lat, speed, heading, alt,
+       accuracy, battery, source
+FROM locations_checked WHERE reason IS NULL"""
+
+INSERT_WEBSOCKET = """
+INSERT INTO websocket_sink
+SELECT vehicle_id, ts_ms, lon, lat, speed, heading
+FROM locations_checked WHERE reason IS NULL"""
+
+INSERT_DLQ = f"""
+INSERT INTO dlq_sink
+SELECT reason, {lit(SERVICE)}, COALESCE(`raw`, ''), {NOW_MS},
+       kafka_topic, kafka_partition, kafka_offset, kafka_key
+FROM locations_checked WHERE reason IS NOT NULL"""
+
+
+def table_config(s: Settings) -> dict[str, str]:
+    config = {
+        "pipeline.name": JOB_NAME,
+        "parallelism.default": str(s.parallelism),
+        "table.local-time-zone": "UTC",
+        # Chained operators hand rows over without a defensive copy (the JDBC sink copies what it buffers).
+        "pipeline.object-reuse": "true",
+        "table.exec.source.idle-timeout": f"{s.source_idle_timeout_ms} ms",
+        "execution.checkpointing.interval": f"{s.checkpoint_interval_ms} ms",
+        "execution.checkpointing.mode": "AT_LEAST_ONCE",
+        "execution.checkpointing.min-pause": f"{min(s.checkpoint_interval_ms // 2, 5000)} ms",
+        # Broker or database away: retry for ever from the last checkpoint, backing off up to a minute.
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.max-backoff": "60 s",
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "2147483647",
+    }
+    if s.checkpoint_dir:
+        config["execution.checkpointing.storage"] = "filesystem"
+        config["execution.checkpointing.dir"] = s.checkpoint_dir
+    return config
+
+
+def statements(s: Settings) -> list[str]:
+    """Every statement of the job, in order: DDL first, then the three INSERTs of one statement set."""
+    return [
+        source_ddl(s),
+        checked_view_sql(s),
+        points_sink_ddl(s),
+        websocket_sink_ddl(s),
+        dlq_sink_ddl(s),
+        INSERT_POINTS,
+        INSERT_WEBSOCKET,
+        INSERT_DLQ,
+    ]
+
+
+def build(s: Settings):
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = t_env.get_config()
+    for key, value in table_config(s).items():
+        config.set(key, value)
+    statement_set = t_env.create_statement_set()
+    for sql in statements(s):
+        if sql.lstrip().startswith("INSERT"):
+            statement_set.add_insert_sql(sql)
+        else:
+            t_env.execute_sql(sql)
+    return statement_set
+
+
+# -- process ----------------------------------------------------------------------------------------
+
+
+def prepare_local_jvm() -> None:
+    """Defaults for the MiniCluster JVM that PyFlink starts when this script runs on its own."""
+    os.environ.setdefault("FLINK_CONF_DIR", str(HERE / "conf"))
+    os.environ.setdefault("FLINK_LOG_DIR", os.path.join(tempfile.gettempdir(), "geostream-flink-log"))
+    # Flink unpacks its RPC system (a 20 MB jar) and blobs into java.io.tmpdir at every start and leaves
+    # them behind when the JVM is stopped: a private directory, removed when this process exits.
+    scratch = tempfile.mkdtemp(prefix="geostream-flink-")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '-Xmx1g')} -Djava.io.tmpdir={scratch}"
+
+
+class _QuietWhenStopping(logging.Filter):
+    """py4j logs a traceback for every call that finds the JVM gone; expected once we are stopping."""
+
+    def __init__(self, shutdown: Shutdown):
+        super().__init__()
+        self.shutdown = shutdown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.shutdown.requested and f"{os.sep}py4j{os.sep}" in record.pathname)
+
+
+def main() -> int:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logger = setup_logging(SERVICE, level)
+    # Creating the TableEnvironment (apache_beam, imported by PyFlink) lowers the root logger to WARNING.
+    logger.setLevel(level)
+    # `flink run` starts this script with the gateway of its client JVM; on our own we start a MiniCluster.
+    local = "PYFLINK_GATEWAY_PORT" not in os.environ
+    if local:
+        prepare_local_jvm()
+    s = Settings.from_env()
+    logger.info("starting", extra={"mode": "local" if local else "cluster", "settings": s.public()})
+    shutdown = Shutdown(install=local)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietWhenStopping(shutdown))
+
+    result = build(s).execute()
+    client = result.get_job_client()
+    job_id = str(client.get_job_id()) if client is not None else None
+    logger.info("job submitted", extra={"job_id": job_id, "job_name": JOB_NAME})
+    if not local:
+        return 0  # the cluster owns the job from here on
+
+    ended: dict[str, BaseException | None] = {}
+
+    def wait_for_job() -> None:
+        try:
+            result.wait()
+            ended["error"] = None
+        except BaseException as exc:
+            ended["error"] = exc
+        shutdown.request()
+
+    threading.Thread(target=wait_for_job, name="job-waiter", daemon=True).start()
+    shutdown.wait()
+    if "error" in ended:
+        if not ended["error"]:
+            logger.error("job finished on its own", extra={"job_id": job_id})
+        else:
+            logger.error("job failed", extra={"job_id": job_id}, exc_info=ended["error"])
+        return 1
+    logger.info("stopping: cancelling the job", extra={"job_id": job_id, "signal": shutdown.signal_name})
+    try:
+        client.cancel().result()
+    except Exception:  # the JVM got the signal too (same process group) and is gone already
+        logger.info("the MiniCluster had already stopped", extra={"job_id": job_id})
+    logger.info("stopped", extra={"job_id": job_id})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
