@@ -186,14 +186,8 @@ class LocalStack:
             f"  {'servers':<14} up   kafka :{ports.kafka}  mqtt :{ports.mqtt}  postgres :{ports.postgres}"
         )
         for service in self.services(self.postgres.dsn, self.postgres.jdbc_url):
-            env = dict(service.env)
-            if service.pythonpath:
-                env["PYTHONPATH"] = os.pathsep.join(
-                    [*(str(ROOT / p) for p in service.pythonpath), str(ROOT / "services/geostream")]
-                )
-            process = ServiceProcess(
-                service.argv, env, service.cwd, self.run_dir / "logs" / f"{service.name}.log"
-            )
+            log_path = self.run_dir / "logs" / f"{service.name}.log"
+            process = ServiceProcess(service.argv, service.env, service.cwd, log_path)
             self.started.append(process.start())
             if service.health_url:
                 process.wait_healthy(service.health_url, timeout=180)
