@@ -128,6 +128,14 @@ class DeliveryReport:
         return self.delivered == self.total
 
 
+def make_batch_producer(brokers: str, *, client_id: str, timeout_s: float, **overrides: Any) -> Producer:
+    """A producer for :func:`produce_and_wait`: a record not acknowledged within ``timeout_s`` fails,
+    rather than being delivered behind the caller's back after it was told otherwise."""
+    return make_producer(
+        brokers, client_id=client_id, **{"message.timeout.ms": int(timeout_s * 1000), **overrides}
+    )
+
+
 def produce_and_wait(
     producer: Producer,
     topic: str,
@@ -137,13 +145,13 @@ def produce_and_wait(
 ) -> DeliveryReport:
     """Produce ``(key, value)`` records and wait until the broker acknowledged each, or ``timeout``.
 
-    A complete report means every record is durably in Kafka (``acks=all``). Records still in flight at
-    the deadline are reported as failed; with ``message.timeout.ms`` no longer than ``timeout`` they
-    also expire inside the client, so nothing is delivered behind the caller's back for long.
+    ``producer`` comes from :func:`make_batch_producer`. A complete report means every record is
+    durably in Kafka (``acks=all``); records still unsettled at the deadline are reported as failed.
+    Several threads may share the producer: each call counts only its own delivery reports, whichever
+    thread's poll() serves them (``list.append`` is atomic, so no lock on this hot path). Waiting with
+    poll() rather than flush() keeps librdkafka's batching (linger) for concurrent requests.
     """
     deadline = time.monotonic() + timeout
-    # One entry per delivery report (None = delivered). list.append is atomic, so reports served by
-    # another thread's poll() are counted correctly, without a lock on this hot path.
     outcomes: list[KafkaError | None] = []
     on_delivery = lambda err, _msg: outcomes.append(err)  # noqa: E731
     produce = producer.produce
@@ -172,6 +180,30 @@ def _report(total: int, outcomes: list[KafkaError | None], extra_error: str | No
     if extra_error:
         errors.append(extra_error)
     return DeliveryReport(total, len(outcomes) - len(failures), errors)
+
+
+def encode_many(messages: list[dict[str, Any]]) -> list[bytes]:
+    """``[orjson.dumps(m) for m in messages]``, about ten times faster for many small messages.
+
+    One ``dumps`` of the whole list, cut at the element boundaries ``},{"<first key>":``. That cut is
+    exact when every message starts with the same key: orjson writes no whitespace, and inside a JSON
+    string every quote is escaped, so the sequence cannot occur within a value. Anything else falls back
+    to one ``dumps`` per message.
+    """
+    if not messages:
+        return []
+    first = next(iter(messages[0]), None)
+    if first is None or any(next(iter(m), None) != first for m in messages):
+        return [orjson.dumps(m) for m in messages]
+    text = orjson.dumps(messages)
+    separator = b"},{" + orjson.dumps(first) + b":"
+    parts = text[1:-1].split(separator)
+    if len(parts) != len(messages):
+        return [orjson.dumps(m) for m in messages]
+    head = b"{" + orjson.dumps(first) + b":"
+    if len(parts) == 1:
+        return [parts[0]]
+    return [parts[0] + b"}", *(head + part + b"}" for part in parts[1:-1]), head + parts[-1]]
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -10,7 +10,7 @@ from confluent_kafka import Producer
 from flask import Flask, Response, request
 
 from geostream.contracts import FieldError
-from geostream.kafka import broker_reachable, make_producer, produce_and_wait
+from geostream.kafka import broker_reachable, encode_many, make_batch_producer, produce_and_wait
 from geostream.locations import BatchError, parse_batch
 from geostream.web import error_response, json_errors, json_response
 from http_ingest.openapi import OPENAPI
@@ -24,10 +24,8 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
     app.json.sort_keys = False
-    producer = producer or make_producer(
-        settings.kafka_brokers,
-        client_id="http-ingest",
-        **{"message.timeout.ms": int(settings.ingest_delivery_timeout_s * 1000)},
+    producer = producer or make_batch_producer(
+        settings.kafka_brokers, client_id="http-ingest", timeout_s=settings.ingest_delivery_timeout_s
     )
     app.extensions["kafka_producer"] = producer
     from http_ingest.protocols import protocols_blueprint
@@ -63,7 +61,10 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
             )
         # parse_batch builds contract-valid points by construction (property-tested against the schema in
         # tests/unit), so the hot path does not validate each point a second time.
-        records = [(point["vehicle_id"].encode(), orjson.dumps(point)) for point in batch.points]
+        values = encode_many(batch.points)
+        records = [
+            (point["vehicle_id"].encode(), value) for point, value in zip(batch.points, values, strict=True)
+        ]
         report = produce_and_wait(
             producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
         )
