@@ -56,6 +56,8 @@ def test_live_vehicles_appear_on_the_map(platform, page, artifacts):
     page.wait_for_function(selector, timeout=180_000, polling=250)
     count = int(page.text_content("[data-testid=vehicle-count]"))
     assert count >= 3
+    page.click("[data-testid=fit-vehicles]")
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "live.png"), timeout=60_000)
 
 
