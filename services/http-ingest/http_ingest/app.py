@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import orjson
@@ -10,13 +9,12 @@ from confluent_kafka import Producer
 from flask import Flask, Response, request
 
 from geostream.contracts import FieldError
-from geostream.kafka import broker_reachable, encode_many, make_batch_producer, produce_and_wait
+from geostream.kafka import broker_reachable, make_batch_producer
 from geostream.locations import BatchError, parse_batch
 from geostream.web import error_response, json_errors, json_response
+from http_ingest.delivery import deliver, unavailable
 from http_ingest.openapi import OPENAPI
 from http_ingest.settings import Settings
-
-log = logging.getLogger("http-ingest")
 
 
 def create_app(settings: Settings | None = None, producer: Producer | None = None) -> Flask:
@@ -61,27 +59,9 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
             )
         # parse_batch builds contract-valid points by construction (property-tested against the schema in
         # tests/unit), so the hot path does not validate each point a second time.
-        values = encode_many(batch.points)
-        records = [
-            (point["vehicle_id"].encode(), value) for point, value in zip(batch.points, values, strict=True)
-        ]
-        report = produce_and_wait(
-            producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
-        )
+        report = deliver(producer, settings, batch.points)
         if not report.complete:
-            log.warning(
-                "kafka did not acknowledge a batch",
-                extra={"points": report.total, "delivered": report.delivered, "errors": report.errors},
-            )
-            return error_response(
-                503,
-                "kafka_unavailable",
-                "Kafka did not acknowledge every point in time; retry the whole request "
-                "(points are idempotent downstream)",
-                delivered=report.delivered,
-                failed=report.failed,
-                headers={"Retry-After": str(settings.ingest_retry_after_s)},
-            )
+            return unavailable(report, settings)
         return json_response(
             {
                 "status": "ok",

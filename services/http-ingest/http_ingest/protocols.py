@@ -23,16 +23,16 @@ import hmac
 import logging
 import time
 
-import orjson
 from confluent_kafka import Producer
 from flask import Blueprint, Response, request
 from pydantic import SecretStr
 
 from geostream import contracts
-from geostream.kafka import produce_and_wait
 from geostream.settings import ServiceSettings
 from geostream.sources import Mapped, RejectError, osmand, owntracks
-from http_ingest.app import error_response
+from geostream.web import error_response
+from http_ingest.delivery import deliver as deliver_points
+from http_ingest.delivery import unavailable
 from http_ingest.settings import Settings
 
 log = logging.getLogger("http-ingest")
@@ -84,25 +84,10 @@ def protocols_blueprint(settings: Settings, producer: Producer) -> Blueprint:
         """None when Kafka acknowledged every point; the 503 answer otherwise."""
         if not mapped.points:
             return None
-        records = []
         for point in mapped.points:
             contracts.check("locations_topic", point)
-            records.append((point["vehicle_id"].encode(), orjson.dumps(point)))
-        report = produce_and_wait(
-            producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
-        )
-        if report.complete:
-            return None
-        log.warning(
-            "kafka did not acknowledge a point",
-            extra={"points": report.total, "delivered": report.delivered, "errors": report.errors},
-        )
-        return error_response(
-            503,
-            "kafka_unavailable",
-            "Kafka did not acknowledge the point in time; retry",
-            headers={"Retry-After": str(settings.ingest_retry_after_s)},
-        )
+        report = deliver_points(producer, settings, mapped.points)
+        return None if report.complete else unavailable(report, settings)
 
     def rejected(exc: RejectError, protocol: str) -> Response:
         return error_response(400, f"invalid_{protocol}_request", exc.reason)
