@@ -46,7 +46,7 @@ NPM_TOOLS=$CACHE/npm-tools
 if [[ ! -f $NPM_TOOLS/node_modules/dclint/schemas/compose.schema.json ]]; then
   log "npm tools at $NPM_TOOLS"
   mkdir -p "$NPM_TOOLS"
-  npm install --silent --prefix "$NPM_TOOLS" --no-save dclint@3 playwright-core@1 >/dev/null
+  npm install --silent --prefix "$NPM_TOOLS" --no-save dclint@3.1.0 >/dev/null
 fi
 
 # Frontend dependencies (npm's own cache keeps reruns fast).
