@@ -2,6 +2,8 @@
 
 import os
 
+from geostream.logs import gunicorn_logconfig
+
 bind = f"{os.environ.get('FLASK_HOST', '0.0.0.0')}:{os.environ.get('FLASK_PORT', '5000')}"
 # Threaded workers: keep-alive connections (sync workers close every connection), and requests waiting for
 # Kafka's acknowledgement overlap. Each worker process has one producer shared by its threads; delivery
@@ -16,6 +18,7 @@ max_requests = 0
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = gunicorn_logconfig("http-ingest", loglevel)
 
 
 def worker_exit(server, worker):

@@ -2,6 +2,8 @@
 
 import os
 
+from geostream.logs import gunicorn_logconfig
+
 bind = f"{os.environ.get('API_HOST', '0.0.0.0')}:{os.environ.get('API_PORT', '8083')}"
 # Threads wait on MobilityDB; each worker process has its own connection pool (DB_POOL_MAX).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -13,6 +15,7 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = gunicorn_logconfig("trips-api", loglevel)
 
 
 def worker_exit(server, worker):

@@ -37,3 +37,20 @@ def setup_logging(service: str, level: str = "INFO") -> logging.Logger:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     return logging.getLogger(service)
+
+
+def gunicorn_logconfig(service: str, level: str = "INFO") -> dict:
+    """``logconfig_dict`` for gunicorn, so its own lines (start, workers, errors) are JSON like the app's."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "gunicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+    }
