@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+from geostream.kafka import make_consumer
 
 
 @dataclass
@@ -35,9 +37,7 @@ def read_topic(
     ``settle`` seconds; raises when ``count`` is not reached within ``timeout``. No consumer group: the
     assignment is explicit, so there is no rebalance to wait for.
     """
-    consumer = Consumer(
-        {"bootstrap.servers": brokers, "group.id": "tests-reader", "enable.auto.commit": False}
-    )
+    consumer = make_consumer(brokers, group_id="tests-reader", client_id="tests-reader")
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

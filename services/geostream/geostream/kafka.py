@@ -206,17 +206,6 @@ def encode_many(messages: list[dict[str, Any]]) -> list[bytes]:
     return [parts[0] + b"}", *(head + part + b"}" for part in parts[1:-1]), head + parts[-1]]
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return orjson.dumps(message)
-
-
-def decode(value: bytes | None) -> Any:
-    """JSON bytes -> Python value; raises ``orjson.JSONDecodeError`` (a ValueError) on bad JSON."""
-    if value is None:
-        raise ValueError("empty record")
-    return orjson.loads(value)
-
-
 def dlq_record(
     reason: str,
     *,

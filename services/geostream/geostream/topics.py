@@ -48,10 +48,3 @@ ALL_TOPICS: tuple[Topic, ...] = (
     RIDES_DLQ,
 )
 BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
-
-
-def topic(name: str) -> Topic:
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown topic {name!r}; known: {', '.join(BY_NAME)}") from None
