@@ -25,7 +25,7 @@ def worker_exit(server, worker):
     """SIGTERM: gunicorn stops accepting and finishes in-flight requests; then deliver what is queued."""
     from http_ingest.wsgi import app
 
-    producer = app.extensions["kafka_producer"]
+    producer = app.extensions["kafka"].producer
     left = producer.flush(10)
     if left:
         server.log.warning("worker %s exited with %d undelivered records", worker.pid, left)

@@ -9,8 +9,9 @@ and aiokafka, so a vehicle's points land on the same partition whoever produced 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,8 @@ class DeliveryReport:
     total: int
     delivered: int = 0
     errors: list[str] = field(default_factory=list)
+    fatal: bool = False
+    """The producer is unusable (fatal error, idempotence state lost): replace it (ReplaceableProducer)."""
 
     @property
     def failed(self) -> int:
@@ -165,6 +168,10 @@ def produce_and_wait(
                 if time.monotonic() >= deadline:
                     return _report(total, outcomes, extra_error="local queue full")
                 producer.poll(0.05)
+            except KafkaException as exc:
+                report = _report(total, outcomes, extra_error=exc.args[0].str())
+                report.fatal = exc.args[0].fatal()
+                return report
         total += 1
     while len(outcomes) < total:
         remaining = deadline - time.monotonic()
@@ -179,7 +186,41 @@ def _report(total: int, outcomes: list[KafkaError | None], extra_error: str | No
     errors = sorted({err.str() for err in failures})[:5]
     if extra_error:
         errors.append(extra_error)
-    return DeliveryReport(total, len(outcomes) - len(failures), errors)
+    fatal = any(err.fatal() or err.code() in PRODUCER_STATE_LOST for err in failures)
+    return DeliveryReport(total, len(outcomes) - len(failures), errors, fatal)
+
+
+# Errors after which this producer's idempotence state is gone for good: every later record fails too.
+PRODUCER_STATE_LOST = frozenset(
+    {
+        KafkaError.PRODUCER_FENCED,
+        KafkaError._FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.UNKNOWN_PRODUCER_ID,
+        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    }
+)
+
+
+class ReplaceableProducer:
+    """Holds a producer and builds a new one after a fatal error.
+
+    An idempotent producer becomes unusable (fatal error, or PRODUCER_FENCED on every record) when the
+    broker forgets its producer state, as a broker restarted without its log does; only a new producer
+    recovers. Threads
+    read ``producer`` for each batch; the one that sees the fatal report swaps it, once.
+    """
+
+    def __init__(self, make: Callable[[], Producer]):
+        self._make = make
+        self._lock = threading.Lock()
+        self.producer = make()
+
+    def replace(self, broken: Producer) -> None:
+        with self._lock:
+            if self.producer is broken:
+                self.producer = self._make()
+                log.warning("kafka producer replaced after a fatal error")
 
 
 def encode_many(messages: list[dict[str, Any]]) -> list[bytes]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import orjson
-from confluent_kafka import Producer
 from flask import Flask, Response, request
 
 from geostream.contracts import FieldError
-from geostream.kafka import broker_reachable, make_batch_producer
+from geostream.kafka import ReplaceableProducer, broker_reachable, make_batch_producer
 from geostream.locations import BatchError, parse_batch
 from geostream.web import error_response, json_errors, json_response
 from http_ingest.delivery import deliver, unavailable
@@ -17,18 +16,20 @@ from http_ingest.openapi import OPENAPI
 from http_ingest.settings import Settings
 
 
-def create_app(settings: Settings | None = None, producer: Producer | None = None) -> Flask:
+def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.ingest_max_body_bytes
     app.json.sort_keys = False
-    producer = producer or make_batch_producer(
-        settings.kafka_brokers, client_id="http-ingest", timeout_s=settings.ingest_delivery_timeout_s
+    kafka = ReplaceableProducer(
+        lambda: make_batch_producer(
+            settings.kafka_brokers, client_id="http-ingest", timeout_s=settings.ingest_delivery_timeout_s
+        )
     )
-    app.extensions["kafka_producer"] = producer
+    app.extensions["kafka"] = kafka
     from http_ingest.protocols import protocols_blueprint
 
-    app.register_blueprint(protocols_blueprint(settings, producer))
+    app.register_blueprint(protocols_blueprint(settings, kafka))
 
     @app.post("/ingest/location")
     def ingest_location() -> Response:
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
             )
         # parse_batch builds contract-valid points by construction (property-tested against the schema in
         # tests/unit), so the hot path does not validate each point a second time.
-        report = deliver(producer, settings, batch.points)
+        report = deliver(kafka, settings, batch.points)
         if not report.complete:
             return unavailable(report, settings)
         return json_response(
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
 
     @app.get("/health")
     def health() -> Response:
-        up = broker_reachable(producer, timeout=2.0)
+        up = broker_reachable(kafka.producer, timeout=2.0)
         return json_response(
             {"status": "ok" if up else "unhealthy", "kafka": "up" if up else "down"}, 200 if up else 503
         )

@@ -5,22 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from confluent_kafka import Producer
 from flask import Response
 
-from geostream.kafka import DeliveryReport, encode_many, produce_and_wait
+from geostream.kafka import DeliveryReport, ReplaceableProducer, encode_many, produce_and_wait
 from geostream.web import error_response
 from http_ingest.settings import Settings
 
 log = logging.getLogger("http-ingest")
 
 
-def deliver(producer: Producer, settings: Settings, points: list[dict[str, Any]]) -> DeliveryReport:
+def deliver(slot: ReplaceableProducer, settings: Settings, points: list[dict[str, Any]]) -> DeliveryReport:
     values = encode_many(points)
     records = [(point["vehicle_id"].encode(), value) for point, value in zip(points, values, strict=True)]
-    return produce_and_wait(
-        producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
-    )
+    producer = slot.producer
+    timeout = settings.ingest_delivery_timeout_s
+    report = produce_and_wait(producer, settings.kafka_topic, records, timeout=timeout)
+    if report.fatal:
+        slot.replace(producer)
+    return report
 
 
 def unavailable(report: DeliveryReport, settings: Settings) -> Response:

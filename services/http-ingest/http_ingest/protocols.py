@@ -23,11 +23,11 @@ import hmac
 import logging
 import time
 
-from confluent_kafka import Producer
 from flask import Blueprint, Response, request
 from pydantic import SecretStr
 
 from geostream import contracts
+from geostream.kafka import ReplaceableProducer
 from geostream.settings import ServiceSettings
 from geostream.sources import Mapped, RejectError, osmand, owntracks
 from geostream.web import error_response
@@ -70,7 +70,7 @@ def basic_auth_user(header: str | None) -> tuple[str, str] | None:
     return (name, password) if sep else None
 
 
-def protocols_blueprint(settings: Settings, producer: Producer) -> Blueprint:
+def protocols_blueprint(settings: Settings, kafka: ReplaceableProducer) -> Blueprint:
     extra = ProtocolSettings()
     secret = extra.owntracks_secret.get_secret_value() if extra.owntracks_secret else ""
     users_spec = extra.owntracks_users.get_secret_value().strip() if extra.owntracks_users else ""
@@ -86,7 +86,7 @@ def protocols_blueprint(settings: Settings, producer: Producer) -> Blueprint:
             return None
         for point in mapped.points:
             contracts.check("locations_topic", point)
-        report = deliver_points(producer, settings, mapped.points)
+        report = deliver_points(kafka, settings, mapped.points)
         return None if report.complete else unavailable(report, settings)
 
     def rejected(exc: RejectError, protocol: str) -> Response:
