@@ -1,24 +1,14 @@
-"""gunicorn settings; the prototype's FLASK_HOST / FLASK_PORT choose the bind address."""
+"""gunicorn settings; the prototype's FLASK_HOST / FLASK_PORT choose the bind address.
 
-import os
+Each worker process has one Kafka producer shared by its threads; delivery reports are counted per
+request (geostream.kafka.produce_and_wait).
+"""
 
-from geostream.logs import gunicorn_logconfig
+from geostream.gunicorn import gunicorn_settings
 
-bind = f"{os.environ.get('FLASK_HOST', '0.0.0.0')}:{os.environ.get('FLASK_PORT', '5000')}"
-# Threaded workers: keep-alive connections (sync workers close every connection), and requests waiting for
-# Kafka's acknowledgement overlap. Each worker process has one producer shared by its threads; delivery
-# reports are counted per request (geostream.kafka.produce_and_wait).
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
-timeout = 60
-graceful_timeout = 30
-keepalive = 5
-max_requests = 0
-accesslog = None
-errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-logconfig_dict = gunicorn_logconfig("http-ingest", loglevel)
+globals().update(
+    gunicorn_settings("http-ingest", host_var="FLASK_HOST", port_var="FLASK_PORT", default_port=5000)
+)
 
 
 def worker_exit(server, worker):

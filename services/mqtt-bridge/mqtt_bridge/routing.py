@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geostream.sources import Mapped, RejectError, custom, ignored, owntracks
+from geostream.sources import Mapped, RejectError, custom, ignored, owntracks, parse_payload
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def map_publish(
     OwnTracks when the topic is ``owntracks/<user>/<device>[/...]`` or the payload has ``_type`` (the
     apps' base topic is configurable); the device JSON otherwise.
     """
-    doc = owntracks.parse_payload(payload)
+    doc = parse_payload(payload)
     if doc is None:
         return ignored("zero-length payload (clears a retained message)")
     owntracks_id = owntracks.vehicle_id_from_topic(topic)

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 
 class RejectError(ValueError):
     """The input is malformed; ``reason`` says why in terms of the sender's format."""
@@ -48,3 +50,16 @@ def scaled(value: object, factor: float) -> object:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value * factor
     return value
+
+
+def parse_payload(payload: bytes | str) -> dict[str, Any] | None:
+    """The JSON object of a publish or POST body; None for a zero-length (or blank) payload."""
+    if not payload or not payload.strip():
+        return None
+    try:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise RejectError(f"payload is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise RejectError(f"payload must be a JSON object, not {type(doc).__name__}")
+    return doc

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
-from geostream.sources import Mapped, RejectError, ignored
+from geostream.sources import Mapped, RejectError, ignored, parse_payload
 
 ID_KEYS = ("vehicle_id", "vehicleID", "device_id", "id")
 DEVICE_SOURCES = frozenset({"mqtt", "simulator"})
@@ -34,14 +32,9 @@ def map_message(
     now_ms: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
 ) -> Mapped:
-    if not payload or not payload.strip():
+    doc = parse_payload(payload)
+    if doc is None:
         return ignored("zero-length payload (clears a retained message)")
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise RejectError(f"payload is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise RejectError(f"payload must be a JSON object, not {type(doc).__name__}")
     return map_document(doc, topic_id, now_ms=now_ms, max_future_ms=max_future_ms)
 
 

@@ -17,10 +17,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
 from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
-from geostream.sources import Mapped, RejectError, ignored, known_or_none, scaled
+from geostream.sources import Mapped, RejectError, ignored, known_or_none, parse_payload, scaled
 
 KMH_TO_MS = 1 / 3.6
 NONCE_BYTES = 24
@@ -29,19 +27,6 @@ RECORDER_DEFAULT_USER = "owntracks"
 RECORDER_DEFAULT_DEVICE = "phone"
 
 Identity = str | Callable[[dict[str, Any]], str]
-
-
-def parse_payload(payload: bytes | str) -> dict[str, Any] | None:
-    """The JSON object of a publish or POST body; None for a zero-length (or blank) payload."""
-    if not payload or not payload.strip():
-        return None
-    try:
-        doc = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise RejectError(f"payload is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise RejectError(f"payload must be a JSON object, not {type(doc).__name__}")
-    return doc
 
 
 def secret_key(secret: str) -> bytes:
