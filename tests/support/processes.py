@@ -19,6 +19,7 @@ PYTHONPATH = os.pathsep.join(
         "services/device-simulator",
         "services/dataset-loader",
         "services/trips-api",
+        "services/weather-producer",
         "scripts",
     )
 )
