@@ -134,7 +134,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="mqtt-bridge-bench-"))
     kafka = KafkaServer(workdir / "kafka").start()
-    broker = MosquittoServer(workdir / "mosquitto").start()
+    broker = MosquittoServer(workdir / "mosquitto", auth=False).start()
     bridge = None
     try:
         for client_id in (RAW_ID, BRIDGE_ID):

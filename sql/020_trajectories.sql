@@ -14,7 +14,9 @@
 -- its instants in time order and a long history is never rewritten. Buckets to (re)build are marked
 -- by each statement and built once per transaction, at its commit.
 -- A failure while maintaining trajectories never fails the writer: the change is queued in
--- trajectory_repair_queue and repaired by a later statement or by repair_trajectories().
+-- trajectory_repair_queue, which has one owner that drains it: the Flink job inserts a tick into
+-- trajectory_repair_ticks every second and the tick's trigger runs repair_trajectories() (see the end
+-- of this file). trajectory_repair_status() tells its depth.
 
 CREATE TABLE IF NOT EXISTS trajectory_settings (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -88,6 +90,9 @@ CREATE TABLE IF NOT EXISTS trajectory_repair_queue (
     error text,
     queued_at timestamptz NOT NULL DEFAULT now()
 );
+-- Not before this time: a failed repair is retried after 2^attempts seconds (at most an hour), never
+-- dropped and never retried in a tight loop.
+ALTER TABLE trajectory_repair_queue ADD COLUMN IF NOT EXISTS retry_after timestamptz NOT NULL DEFAULT now();
 
 -- Closed buckets to rebuild, marked by the triggers and rebuilt once per transaction, at commit, by
 -- a deferred constraint trigger: a batch split into many statements (pgjdbc sends a 1000-row batch
@@ -505,7 +510,7 @@ DECLARE
 BEGIN
     FOR v_item IN
         SELECT * FROM trajectory_repair_queue q
-        WHERE q.attempts < 5
+        WHERE q.retry_after <= now()
         ORDER BY q.id
         LIMIT p_max
         FOR UPDATE SKIP LOCKED
@@ -517,7 +522,9 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
             UPDATE trajectory_repair_queue
-            SET attempts = attempts + 1, sqlstate = v_state, error = v_message
+            SET attempts = attempts + 1, sqlstate = v_state, error = v_message,
+                retry_after = now() + least(interval '1 second' * power(2, least(attempts, 12)),
+                                            interval '1 hour')
             WHERE id = v_item.id;
         END;
     END LOOP;
@@ -550,16 +557,8 @@ BEGIN
         GROUP BY c.vehicle_id;
         RAISE WARNING 'geostream: trajectory update failed (%: %); queued in trajectory_repair_queue',
             v_state, v_message;
-        RETURN;
     END;
-    IF EXISTS (SELECT 1 FROM trajectory_repair_queue WHERE attempts < 5) THEN
-        BEGIN
-            PERFORM repair_trajectories(10);
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_message = MESSAGE_TEXT;
-            RAISE WARNING 'geostream: trajectory repair failed: %', v_message;
-        END;
-    END IF;
+    -- Repairs are left to the queue's owner (trajectory_repair_ticks): a writer never pays for them.
 END
 $$;
 
@@ -669,4 +668,61 @@ BEGIN
             FOR EACH ROW EXECUTE FUNCTION geostream_flush_dirty();
     END IF;
 END
+$$;
+
+
+-- The owner of trajectory_repair_queue. The Flink job writes one row per second into
+-- trajectory_repair_ticks (a JDBC sink fed by a datagen source, so it runs wherever the job runs, local
+-- MiniCluster or cluster); the row is never stored: its trigger drains what is due in the queue and
+-- records the run in trajectory_repair_runs. Any other scheduler can do the same with
+-- INSERT INTO trajectory_repair_ticks (owner) VALUES ('cron'), or call repair_trajectories() itself.
+-- Several owners at once are safe: the queue is read FOR UPDATE SKIP LOCKED.
+CREATE TABLE IF NOT EXISTS trajectory_repair_ticks (
+    owner text,
+    ticked_at timestamptz,
+    max_items integer  -- queue items repaired at most per tick (default 100)
+);
+
+CREATE TABLE IF NOT EXISTS trajectory_repair_runs (
+    owner text PRIMARY KEY,
+    last_run timestamptz NOT NULL,
+    last_repaired integer NOT NULL,
+    repaired bigint NOT NULL
+);
+
+CREATE OR REPLACE FUNCTION geostream_repair_tick()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_repaired integer := 0;
+BEGIN
+    IF EXISTS (SELECT 1 FROM trajectory_repair_queue WHERE retry_after <= now()) THEN
+        v_repaired := repair_trajectories(coalesce(NEW.max_items, 100));
+    END IF;
+    INSERT INTO trajectory_repair_runs AS r (owner, last_run, last_repaired, repaired)
+    VALUES (coalesce(NEW.owner, 'unknown'), now(), v_repaired, v_repaired)
+    ON CONFLICT (owner) DO UPDATE
+    SET last_run = excluded.last_run, last_repaired = excluded.last_repaired,
+        repaired = r.repaired + excluded.repaired;
+    RETURN NULL;  -- nothing is stored in trajectory_repair_ticks
+END
+$$;
+
+CREATE OR REPLACE TRIGGER trajectory_repair_tick
+    BEFORE INSERT ON trajectory_repair_ticks
+    FOR EACH ROW EXECUTE FUNCTION geostream_repair_tick();
+
+-- Depth of the repair queue, for monitoring: queued items, those due now, those that failed at least
+-- once, the oldest, and when an owner last drained it.
+CREATE OR REPLACE FUNCTION trajectory_repair_status()
+RETURNS TABLE (queued bigint, due bigint, failing bigint, oldest timestamptz, last_run timestamptz)
+LANGUAGE sql STABLE
+AS $$
+    SELECT count(*),
+           count(*) FILTER (WHERE q.retry_after <= now()),
+           count(*) FILTER (WHERE q.attempts > 0),
+           min(q.queued_at),
+           (SELECT max(r.last_run) FROM trajectory_repair_runs r)
+    FROM trajectory_repair_queue q
 $$;

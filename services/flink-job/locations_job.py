@@ -26,10 +26,11 @@ try:
 except ImportError:  # run from a checkout without PYTHONPATH: the shared package sits next to this service
     sys.path.insert(0, str(HERE.parent / "geostream"))
 
+from geostream.identity import VEHICLE_ID_MAX_LEN  # noqa: E402
 from geostream.lifecycle import Shutdown  # noqa: E402
-from geostream.locations import DEFAULT_MAX_FUTURE_MS, OPTIONAL_RANGES, VEHICLE_ID_MAX_LEN  # noqa: E402
+from geostream.locations import OPTIONAL_RANGES  # noqa: E402
 from geostream.logs import setup_logging  # noqa: E402
-from geostream.timestamps import ms_to_rfc3339  # noqa: E402
+from geostream.timestamps import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, ms_to_rfc3339  # noqa: E402
 from geostream.topics import LOCATIONS, LOCATIONS_DLQ, WEBSOCKET_UPDATES  # noqa: E402
 
 JOB_NAME = "geostream-locations"
@@ -65,10 +66,10 @@ class Settings:
     jdbc_flush_max_rows: int
     jdbc_flush_interval_ms: int
     jdbc_max_retries: int
-    watermark_delay_ms: int
-    source_idle_timeout_ms: int
     max_future_ms: int
     min_event_time_ms: int
+    repair_batch: int
+    restart_max_backoff_ms: int
     checkpoint_interval_ms: int
     checkpoint_dir: str
     parallelism: int
@@ -90,10 +91,10 @@ class Settings:
             jdbc_flush_max_rows=_env_int("JDBC_FLUSH_MAX_ROWS", 5000, 1),
             jdbc_flush_interval_ms=_env_int("JDBC_FLUSH_INTERVAL_MS", 200),
             jdbc_max_retries=_env_int("JDBC_MAX_RETRIES", 3),
-            watermark_delay_ms=_env_int("WATERMARK_DELAY_MS", 10_000),
-            source_idle_timeout_ms=_env_int("SOURCE_IDLE_TIMEOUT_MS", 30_000),
             max_future_ms=_env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
-            min_event_time_ms=_env_int("MIN_EVENT_TIME_MS", 0),
+            min_event_time_ms=_env_int("MIN_EVENT_TIME_MS", DEFAULT_MIN_TS_MS),
+            repair_batch=_env_int("TRAJECTORY_REPAIR_BATCH", 100),
+            restart_max_backoff_ms=_env_int("RESTART_MAX_BACKOFF_MS", 30_000, 1000),
             checkpoint_interval_ms=_env_int("CHECKPOINT_INTERVAL_MS", 10_000, 100),
             checkpoint_dir=env("FLINK_CHECKPOINT_DIR", ""),
             parallelism=_env_int("FLINK_PARALLELISM", 1, 1),
@@ -177,29 +178,36 @@ NOW_MS = (
 # Latest instant both TO_TIMESTAMP_LTZ and PostgreSQL take without overflow: 9999-12-31T23:59:59.999Z.
 MAX_SANE_TS_MS = 253_402_300_799_999
 
+# Characters that no id or text may hold, as geostream.identity refuses them at the edge: control (NUL,
+# newline, ...), invisible format, lone surrogate (a JSON "\ud800" escape), private-use and unassigned
+# code points, line/paragraph separators, spaces other than U+0020, and U+FFFD (the raw format's stand-in
+# for bytes that were not UTF-8). PostgreSQL rejects NUL in text outright, failing the whole JDBC batch.
+REFUSED_CHARS_RE = r"[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\x{FFFD}]|[\p{Zs}&&[^ ]]"
+# A JSON escape of half a surrogate pair without its other half ("\ud800"). JSON_VALUE would decode it
+# to a lone surrogate, which Flink's UTF-8 strings silently turn into "?": it must be caught in the raw
+# text. (A literal backslash followed by "ud800", written "\\ud800", is refused too: no real id has one.)
+LONE_SURROGATE_ESCAPE_RE = (
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+# A part of an OwnTracks-style id ("user/device") that is empty or blank.
+EMPTY_ID_PART_RE = "(^|/) *(/|$)"
+SOURCE_MAX_LEN = 64
+REFUSED_REASON = "control, invisible or invalid Unicode character"
+
 VEHICLE_ID_KEYS = ("vehicle_id", "vehicleID", "vehicleId")
 TS_KEYS = ("ts", "timestamp")
 LON_KEYS = ("lon", "lng", "longitude")
 LAT_KEYS = ("lat", "latitude")
 
 
-def interval(ms: int) -> str:
-    seconds, millis = divmod(ms, 1000)
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    return f"INTERVAL '{days} {hours:02}:{minutes:02}:{seconds:02}.{millis:03}' DAY TO SECOND(3)"
-
-
 # -- tables -----------------------------------------------------------------------------------------
 
 
 def source_ddl(s: Settings) -> str:
-    # Event time for the watermark: the contract's `ts` in epoch ms, parsed once (a second unit-guessing
-    # read would double the cost of the hottest expression), and never ahead of the wall clock, so that
-    # a record in another unit or dated 3000 cannot drag the watermark forward. Without a usable `ts`
-    # the rowtime is NULL, which the watermark generator skips.
-    event_time = f"TO_TIMESTAMP_LTZ(LEAST(TRY_CAST({jv('ts')} AS BIGINT), {NOW_MS}), 3)"
+    # No event-time attribute and no watermark: nothing in this job waits for event time (no window,
+    # no join). "Late" is decided per vehicle where it matters, in the database and the live relay
+    # (README: "Time: future and late points").
     options = {
         "connector": "kafka",
         "topic": s.source_topic,
@@ -224,9 +232,7 @@ CREATE TEMPORARY TABLE locations_source (
   `raw` STRING,
   `kafka_topic` STRING METADATA FROM 'topic' VIRTUAL,
   `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,
-  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL,
-  `event_time` AS {event_time},
-  WATERMARK FOR `event_time` AS `event_time` - {interval(s.watermark_delay_ms)}
+  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL
 ) WITH (
   {with_options(options)}
 )"""
@@ -273,11 +279,15 @@ def checked_view_sql(s: Settings) -> str:
     }
     reason = f"""CASE
     WHEN `raw` IS NULL THEN 'empty record'
+    WHEN POSITION('\\u' IN `raw`) > 0 AND REGEXP(`raw`, {lit(LONE_SURROGATE_ESCAPE_RE)})
+      THEN 'invalid Unicode: lone surrogate escape'
     WHEN a.vehicle_id IS NULL THEN
       CASE WHEN `raw` IS JSON OBJECT THEN 'vehicle_id: missing' ELSE 'not a JSON object' END
     WHEN CHAR_LENGTH(a.vehicle_id) = 0 THEN 'vehicle_id: must not be empty'
     WHEN CHAR_LENGTH(a.vehicle_id) > {VEHICLE_ID_MAX_LEN}
       THEN 'vehicle_id: longer than {VEHICLE_ID_MAX_LEN} characters'
+    WHEN REGEXP(a.vehicle_id, {lit(REFUSED_CHARS_RE)}) THEN {lit("vehicle_id: " + REFUSED_REASON)}
+    WHEN REGEXP(a.vehicle_id, {lit(EMPTY_ID_PART_RE)}) THEN 'vehicle_id: empty part between /'
     WHEN a.ts_s IS NULL THEN 'ts: missing'
     WHEN n.ts_ms IS NULL THEN 'ts: not an epoch number or ISO 8601 date-time'
     WHEN n.ts_ms < {s.min_event_time_ms} THEN {lit("ts: before " + ms_to_rfc3339(s.min_event_time_ms))}
@@ -289,6 +299,8 @@ def checked_view_sql(s: Settings) -> str:
     WHEN n.lat IS NULL THEN 'lat: not a finite number'
     WHEN n.lon < -180 OR n.lon > 180 THEN 'lon: outside [-180, 180]'
     WHEN n.lat < -90 OR n.lat > 90 THEN 'lat: outside [-90, 90]'
+    WHEN CHAR_LENGTH(j.source) > {SOURCE_MAX_LEN} THEN 'source: longer than {SOURCE_MAX_LEN} characters'
+    WHEN REGEXP(j.source, {lit(REFUSED_CHARS_RE)}) THEN {lit("source: " + REFUSED_REASON)}
   END"""
     sep = ",\n  "
     return f"""
@@ -399,6 +411,49 @@ CREATE TEMPORARY TABLE dlq_sink (
 )"""
 
 
+def repair_tick_ddl(s: Settings) -> tuple[str, str]:
+    """The owner of the database's trajectory repair queue: one row a second into
+    trajectory_repair_ticks, whose trigger drains what is due (sql/020_trajectories.sql). Part of the
+    job, so it runs wherever the job runs and stops with it; its own pipeline, so a database outage
+    restarts it like the points sink and nothing else."""
+    source = {
+        "connector": "datagen",
+        "rows-per-second": "1",
+        "scan.parallelism": "1",
+        "fields.max_items.kind": "random",
+        "fields.max_items.min": str(s.repair_batch),
+        "fields.max_items.max": str(s.repair_batch),
+    }
+    sink = {
+        "connector": "jdbc",
+        "url": s.jdbc_url,
+        "table-name": "trajectory_repair_ticks",
+        "driver": s.jdbc_driver,
+        "username": s.jdbc_username,
+        "password": s.jdbc_password,
+        "sink.buffer-flush.max-rows": "1",
+        "sink.buffer-flush.interval": "0 ms",
+        "sink.max-retries": str(s.jdbc_max_retries),
+        "sink.parallelism": "1",
+    }
+    return (
+        f"""
+CREATE TEMPORARY TABLE repair_clock (
+  max_items INT
+) WITH (
+  {with_options(source)}
+)""",
+        f"""
+CREATE TEMPORARY TABLE repair_tick_sink (
+  owner STRING,
+  ticked_at TIMESTAMP(3),
+  max_items INT
+) WITH (
+  {with_options(sink)}
+)""",
+    )
+
+
 INSERT_POINTS = """
 INSERT INTO vehicle_points_sink
 SELECT vehicle_id, CAST(TO_TIMESTAMP_LTZ(ts_ms, 3) AS TIMESTAMP(3)), lon, lat, speed, heading, alt,
@@ -416,6 +471,10 @@ SELECT reason, {lit(SERVICE)}, COALESCE(`raw`, ''), {NOW_MS},
        kafka_topic, kafka_partition, kafka_offset, kafka_key
 FROM locations_checked WHERE reason IS NOT NULL"""
 
+INSERT_REPAIR_TICKS = f"""
+INSERT INTO repair_tick_sink
+SELECT {lit(JOB_NAME)}, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)), max_items FROM repair_clock"""
+
 
 def table_config(s: Settings) -> dict[str, str]:
     config = {
@@ -424,14 +483,17 @@ def table_config(s: Settings) -> dict[str, str]:
         "table.local-time-zone": "UTC",
         # Chained operators hand rows over without a defensive copy (the JDBC sink copies what it buffers).
         "pipeline.object-reuse": "true",
-        "table.exec.source.idle-timeout": f"{s.source_idle_timeout_ms} ms",
         "execution.checkpointing.interval": f"{s.checkpoint_interval_ms} ms",
         "execution.checkpointing.mode": "AT_LEAST_ONCE",
         "execution.checkpointing.min-pause": f"{min(s.checkpoint_interval_ms // 2, 5000)} ms",
-        # Broker or database away: retry for ever from the last checkpoint, backing off up to a minute.
+        # Broker or database away: retry for ever from the last checkpoint, backing off from 1 s up to
+        # RESTART_MAX_BACKOFF_MS; ten minutes without a failure start the back-off again from 1 s. No
+        # record can cause a failure (every value PostgreSQL or the sinks would refuse goes to the DLQ),
+        # so a restart is always waiting for a server, never looping on a poison record.
         "restart-strategy.type": "exponential-delay",
         "restart-strategy.exponential-delay.initial-backoff": "1 s",
-        "restart-strategy.exponential-delay.max-backoff": "60 s",
+        "restart-strategy.exponential-delay.max-backoff": f"{s.restart_max_backoff_ms} ms",
+        "restart-strategy.exponential-delay.reset-backoff-threshold": "10 min",
         "restart-strategy.exponential-delay.attempts-before-reset-backoff": "2147483647",
     }
     if s.checkpoint_dir:
@@ -441,16 +503,18 @@ def table_config(s: Settings) -> dict[str, str]:
 
 
 def statements(s: Settings) -> list[str]:
-    """Every statement of the job, in order: DDL first, then the three INSERTs of one statement set."""
+    """Every statement of the job, in order: DDL first, then the INSERTs of one statement set."""
     return [
         source_ddl(s),
         checked_view_sql(s),
         points_sink_ddl(s),
         websocket_sink_ddl(s),
         dlq_sink_ddl(s),
+        *repair_tick_ddl(s),
         INSERT_POINTS,
         INSERT_WEBSOCKET,
         INSERT_DLQ,
+        INSERT_REPAIR_TICKS,
     ]
 
 
@@ -473,13 +537,30 @@ def build(s: Settings):
 # -- process ----------------------------------------------------------------------------------------
 
 
+SCRATCH_PREFIX = "geostream-flink-"
+
+
+def remove_orphaned_scratch_dirs() -> None:
+    """Scratch directories of earlier runs whose process is gone."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*/owner.pid"):
+        try:
+            os.kill(int(owner.read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(owner.parent, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
 def prepare_local_jvm() -> None:
     """Defaults for the MiniCluster JVM that PyFlink starts when this script runs on its own."""
     os.environ.setdefault("FLINK_CONF_DIR", str(HERE / "conf"))
     os.environ.setdefault("FLINK_LOG_DIR", os.path.join(tempfile.gettempdir(), "geostream-flink-log"))
     # Flink unpacks its RPC system (a 20 MB jar) and blobs into java.io.tmpdir at every start and leaves
-    # them behind when the JVM is stopped: a private directory, removed when this process exits.
-    scratch = tempfile.mkdtemp(prefix="geostream-flink-")
+    # them behind when the JVM is stopped: a private directory, removed when this process exits, or by
+    # the next start when this process was killed (SIGKILL runs no atexit).
+    remove_orphaned_scratch_dirs()
+    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    Path(scratch, "owner.pid").write_text(str(os.getpid()))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '-Xmx1g')} -Djava.io.tmpdir={scratch}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,9 @@ def post_points(ingest_url: str, vehicles: dict[str, list[tuple[float, float, in
         {"vehicleID": v, "path": [[lon, lat] for lon, lat, _ in pts], "timestamps": [t for *_, t in pts]}
         for v, pts in vehicles.items()
     ]
-    reply = requests.post(f"{ingest_url}/ingest/location", json=body, timeout=30)
+    token = os.environ.get("INGEST_TOKEN")  # compose requires one (.env); the local e2e stack has none
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = requests.post(f"{ingest_url}/ingest/location", json=body, headers=headers, timeout=30)
     assert reply.status_code == 202, reply.text
     return reply.json()
 

@@ -6,6 +6,9 @@ Accepted files:
 - the ingest batch format ``[{"vehicleID", "path": [[lon, lat(, alt)], ...], "timestamps": [...]}]``,
   as one JSON array or one object per line.
 
+Points are validated with the rules http-ingest applies (geostream.locations, same time window), so a
+malformed line, row or item is skipped and reported here instead of failing a whole batch at the API.
+
 The ingest batch format carries position, time and altitude (a path element's third value) only: an
 OpenSky row's velocity and true_track do not survive the trip through the ingest API.
 """
@@ -18,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from geostream.locations import BatchError, parse_batch
+from geostream.locations import DEFAULT_MIN_TS_MS, BatchError, parse_batch
 from geostream.sources import RejectError, opensky
 
 
@@ -33,57 +36,76 @@ class Dataset:
     snapshots: int = 0
     without_position: int = 0
     invalid: list[str] = field(default_factory=list)
+    """One reason per line, snapshot row or batch item that was skipped (the rest is still sent)."""
 
 
-def _documents(text: str) -> list[Any]:
+def _documents(text: str) -> tuple[list[Any], list[str]]:
+    """The file's JSON documents (one document, or JSON Lines) and a reason per line that is not JSON."""
     try:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:
-        docs = []
+        docs, bad = [], []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 docs.append(orjson.loads(line))
             except orjson.JSONDecodeError as exc:
-                raise DatasetError(f"line {number}: not JSON ({exc})") from None
-        return docs
-    return doc if isinstance(doc, list) else [doc]
+                bad.append(f"line {number}: not JSON ({exc})")
+        return docs, bad
+    return (doc if isinstance(doc, list) else [doc]), []
 
 
 def _is_batch_item(doc: Any) -> bool:
     return isinstance(doc, dict) and "path" in doc
 
 
-def parse_dataset(text: str, *, now_ms: int, max_future_ms: int) -> Dataset:
-    docs = _documents(text)
+def parse_dataset(
+    text: str, *, now_ms: int, max_future_ms: int, min_ts_ms: int = DEFAULT_MIN_TS_MS
+) -> Dataset:
+    """Every valid point of the file; whatever is malformed (a line, a snapshot row, a batch item) is
+    skipped with its reason in ``invalid``, so one bad record never stops a load. Raises
+    :class:`DatasetError` only when the file holds nothing recognisable."""
+    docs, bad_lines = _documents(text)
     if not docs:
-        raise DatasetError("the file holds no JSON document")
-    if all(opensky.is_states_document(d) for d in docs):
-        dataset = Dataset("opensky")
-        for doc in docs:
-            try:
-                snapshot = opensky.snapshot(doc, now_ms=now_ms, max_future_ms=max_future_ms)
-            except RejectError as exc:
-                raise DatasetError(f"snapshot {dataset.snapshots + 1}: {exc.reason}") from None
+        raise DatasetError(bad_lines[0] if bad_lines else "the file holds no JSON document")
+    window = {"now_ms": now_ms, "max_future_ms": max_future_ms, "min_ts_ms": min_ts_ms}
+    dataset = Dataset("opensky", invalid=list(bad_lines))
+    batch_items = 0
+    for number, doc in enumerate(docs, 1):
+        if opensky.is_states_document(doc):
             dataset.snapshots += 1
+            try:
+                snapshot = opensky.snapshot(doc, **window)
+            except RejectError as exc:
+                dataset.invalid.append(f"snapshot {dataset.snapshots}: {exc.reason}")
+                continue
             dataset.points += snapshot.points
             dataset.without_position += snapshot.without_position
             dataset.invalid += [f"snapshot {dataset.snapshots}: {reason}" for reason in snapshot.invalid]
-        return dataset
-    items = [item for doc in docs for item in (doc if isinstance(doc, list) else [doc])]
-    if all(_is_batch_item(item) for item in items):
-        try:
-            batch = parse_batch(
-                items, now_ms=now_ms, max_points=10**9, max_future_ms=max_future_ms, source="dataset"
-            )
-        except BatchError as exc:
-            raise DatasetError(f"invalid batch file: {exc}") from None
-        return Dataset("batch", batch.points)
-    raise DatasetError(
-        'not a dataset: expected OpenSky states documents ({"time", "states"}) or ingest batch items '
-        '({"vehicleID", "path", "timestamps"})'
-    )
+            continue
+        for item in doc if isinstance(doc, list) else [doc]:
+            if not _is_batch_item(item):
+                dataset.invalid.append(f"document {number}: neither an OpenSky snapshot nor a batch item")
+                continue
+            batch_items += 1
+            try:
+                batch = parse_batch([item], max_points=10**9, source="dataset", **window)
+            except BatchError as exc:
+                problems = "; ".join(
+                    f"{e.field.removeprefix('[0]').lstrip('.')}: {e.reason}" for e in exc.errors
+                )
+                dataset.invalid.append(f"batch item {batch_items}: {problems}")
+                continue
+            dataset.points += batch.points
+    if not dataset.snapshots and not batch_items:
+        raise DatasetError(
+            'not a dataset: expected OpenSky states documents ({"time", "states"}) or ingest batch items '
+            '({"vehicleID", "path", "timestamps"})'
+        )
+    if batch_items:
+        dataset.format = "batch" if not dataset.snapshots else "mixed"
+    return dataset
 
 
 def group_by_vehicle(points: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

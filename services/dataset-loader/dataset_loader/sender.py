@@ -30,6 +30,16 @@ def _retry_after(reply: requests.Response) -> float | None:
         return None
 
 
+def _sent(reply: requests.Response) -> int:
+    """The ``sent`` count of a 2xx answer; 0 when the answer does not say (never a crash)."""
+    try:
+        body = reply.json()
+    except ValueError:
+        return 0
+    sent = body.get("sent") if isinstance(body, dict) else None
+    return sent if isinstance(sent, int) and not isinstance(sent, bool) else 0
+
+
 def send_batch(
     session: requests.Session,
     url: str,
@@ -37,25 +47,26 @@ def send_batch(
     *,
     retries: int,
     timeout: float,
+    token: str | None = None,
     max_delay: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[int, str, float], None] = lambda *_: None,
 ) -> Outcome:
     body = orjson.dumps(items)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     delays = backoff(initial=0.5, maximum=max_delay)
     attempt = 0
     while True:
         attempt += 1
         try:
-            reply = session.post(
-                url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
-            )
+            reply = session.post(url, data=body, headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             problem, wait = f"{type(exc).__name__}: {exc}", None
         else:
             if reply.status_code < 300:
-                sent = reply.json().get("sent", 0) if reply.content else 0
-                return Outcome(True, sent, attempt)
+                return Outcome(True, _sent(reply), attempt)
             problem = f"HTTP {reply.status_code}: {reply.text[:500]}"
             if reply.status_code not in RETRY_STATUSES:
                 return Outcome(False, 0, attempt, problem)

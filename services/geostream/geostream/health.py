@@ -1,7 +1,8 @@
-"""A tiny HTTP health endpoint for services that do not serve HTTP themselves (bridges, consumers).
+"""A tiny HTTP endpoint for services that do not serve HTTP themselves (bridges, consumers, producers).
 
 ``GET /health`` answers 200 when every check passes and 503 otherwise, with a JSON body naming each
-check; compose healthchecks and the tests call it.
+check; compose healthchecks and the tests call it. ``GET /metrics`` serves the process's Prometheus
+metrics (:mod:`geostream.metrics`).
 """
 
 from __future__ import annotations
@@ -32,13 +33,20 @@ class HealthServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?")[0] not in ("/health", "/healthz"):
+                path = self.path.split("?")[0]
+                if path == "/metrics":
+                    from geostream.metrics import exposition
+
+                    payload, content_type = exposition()
+                    code = 200
+                elif path in ("/health", "/healthz"):
+                    status, body = health_status(checks_ref)
+                    payload, content_type, code = orjson.dumps(body), "application/json", status
+                else:
                     self.send_error(404)
                     return
-                code, body = health_status(checks_ref)
-                payload = orjson.dumps(body)
                 self.send_response(code)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

@@ -148,17 +148,23 @@ def produce_and_wait(
 ) -> DeliveryReport:
     """Produce ``(key, value)`` records and wait until the broker acknowledged each, or ``timeout``.
 
-    ``producer`` comes from :func:`make_batch_producer`. A complete report means every record is
-    durably in Kafka (``acks=all``); records still unsettled at the deadline are reported as failed.
-    Several threads may share the producer: each call counts only its own delivery reports, whichever
-    thread's poll() serves them (``list.append`` is atomic, so no lock on this hot path). Waiting with
-    poll() rather than flush() keeps librdkafka's batching (linger) for concurrent requests.
+    ``producer`` comes from :func:`make_batch_producer`. ``delivered`` counts only records whose delivery
+    report succeeded (``acks=all``): a complete report means every record is durably in Kafka. When
+    ``produce()`` raises (unknown topic, fatal producer, local queue still full at the deadline) the
+    records not handed over are failed, never dropped from the count, and the ones already handed over
+    are still waited for, so ``delivered`` is the true figure. Several threads may share the producer:
+    each call counts only its own delivery reports, whichever thread's poll() serves them
+    (``list.append`` is atomic, so no lock on this hot path). Waiting with poll() rather than flush()
+    keeps librdkafka's batching (linger) for concurrent requests.
     """
+    records = records if isinstance(records, list | tuple) else list(records)
     deadline = time.monotonic() + timeout
     outcomes: list[KafkaError | None] = []
     on_delivery = lambda err, _msg: outcomes.append(err)  # noqa: E731
     produce = producer.produce
-    total = 0
+    handed_over = 0
+    produce_error: KafkaError | None = None
+    local_error: str | None = None
     for key, value in records:
         while True:
             try:
@@ -166,19 +172,25 @@ def produce_and_wait(
                 break
             except BufferError:
                 if time.monotonic() >= deadline:
-                    return _report(total, outcomes, extra_error="local queue full")
+                    local_error = "local queue full"
+                    break
                 producer.poll(0.05)
             except KafkaException as exc:
-                report = _report(total, outcomes, extra_error=exc.args[0].str())
-                report.fatal = exc.args[0].fatal()
-                return report
-        total += 1
-    while len(outcomes) < total:
+                produce_error = exc.args[0]
+                local_error = produce_error.str()
+                break
+        if local_error is not None:
+            break
+        handed_over += 1
+    while len(outcomes) < handed_over:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         producer.poll(min(remaining, 0.1))
-    return _report(total, outcomes)
+    report = _report(len(records), list(outcomes), extra_error=local_error)
+    if produce_error is not None and (produce_error.fatal() or produce_error.code() in PRODUCER_STATE_LOST):
+        report.fatal = True
+    return report
 
 
 def _report(total: int, outcomes: list[KafkaError | None], extra_error: str | None = None) -> DeliveryReport:
@@ -203,24 +215,62 @@ PRODUCER_STATE_LOST = frozenset(
 
 
 class ReplaceableProducer:
-    """Holds a producer and builds a new one after a fatal error.
+    """Holds a producer, builds a new one after a fatal error, and remembers whether it delivers.
 
     An idempotent producer becomes unusable (fatal error, or PRODUCER_FENCED on every record) when the
     broker forgets its producer state, as a broker restarted without its log does; only a new producer
-    recovers. Threads
-    read ``producer`` for each batch; the one that sees the fatal report swaps it, once.
+    recovers. Threads read ``producer`` for each batch; the one that sees the fatal report swaps it, once.
+    :meth:`record` keeps the outcome of the latest batches, so a health check can tell a producer that
+    reaches the broker but cannot deliver (:meth:`delivering`).
     """
 
     def __init__(self, make: Callable[[], Producer]):
         self._make = make
         self._lock = threading.Lock()
         self.producer = make()
+        self.last_success: float | None = None
+        self.last_failure: float | None = None
+        self.last_error: str | None = None
 
     def replace(self, broken: Producer) -> None:
         with self._lock:
             if self.producer is broken:
                 self.producer = self._make()
                 log.warning("kafka producer replaced after a fatal error")
+
+    def record(self, report: DeliveryReport, producer: Producer | None = None) -> None:
+        """Note a batch's outcome; replace ``producer`` (the one that sent it) when the report is fatal."""
+        now = time.monotonic()
+        if report.complete:
+            self.last_success = now
+        else:
+            self.last_failure = now
+            self.last_error = "; ".join(report.errors) or "not acknowledged in time"
+        if report.fatal and producer is not None:
+            self.replace(producer)
+
+    def delivering(self, window_s: float = 30.0) -> bool:
+        """False when the latest batch, within the last ``window_s``, failed and none succeeded since."""
+        if self.last_failure is None or time.monotonic() - self.last_failure > window_s:
+            return True
+        return self.last_success is not None and self.last_success > self.last_failure
+
+
+def topic_writable(client: Producer | AdminClient, topic: str, timeout: float = 2.0) -> str | None:
+    """None when ``topic`` exists and every partition has a leader; otherwise why it cannot take records."""
+    try:
+        metadata = client.list_topics(topic, timeout=timeout)
+    except KafkaException as exc:
+        return f"broker unreachable: {exc.args[0].str()}"
+    info = metadata.topics.get(topic)
+    if info is None or info.error is not None:
+        return f"topic {topic}: {info.error.str() if info is not None and info.error else 'missing'}"
+    if not info.partitions:
+        return f"topic {topic} has no partitions"
+    leaderless = [p for p, part in info.partitions.items() if part.leader < 0]
+    if leaderless:
+        return f"topic {topic}: partitions {sorted(leaderless)} have no leader"
+    return None
 
 
 def encode_many(messages: list[dict[str, Any]]) -> list[bytes]:

@@ -12,17 +12,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geostream.contracts import FieldError
-from geostream.timestamps import TimestampError, to_epoch_ms
+from geostream.identity import VEHICLE_ID_MAX_LEN, IdentityError, normalize_vehicle_id
+from geostream.timestamps import (
+    DEFAULT_MAX_FUTURE_MS,
+    DEFAULT_MIN_TS_MS,
+    TimestampError,
+    TimeWindow,
+    to_epoch_ms,
+)
+
+__all__ = ["DEFAULT_MAX_FUTURE_MS", "DEFAULT_MIN_TS_MS", "VEHICLE_ID_MAX_LEN"]
 
 SOURCES = frozenset({"http", "owntracks", "osmand", "mqtt", "dataset", "simulator"})
-VEHICLE_ID_MAX_LEN = 128
-DEFAULT_MAX_FUTURE_MS = 24 * 3_600_000
 OPTIONAL_RANGES: dict[str, tuple[float, float]] = {
-    "speed": (0.0, math.inf),
+    # Bounds that no real vehicle crosses: a value outside is a unit mistake or garbage (1e308).
+    "speed": (0.0, 1500.0),  # m/s; the fastest aircraft fly about 1000 m/s
     "heading": (0.0, 360.0),
-    "alt": (-math.inf, math.inf),
-    "accuracy": (0.0, math.inf),
-    "battery": (0.0, 100.0),
+    "alt": (-12_000.0, 100_000.0),  # m; the Karman line is at 100 km
+    "accuracy": (0.0, 1_000_000.0),  # m
+    "battery": (0.0, 100.0),  # percent
 }
 
 
@@ -39,8 +47,11 @@ def is_number(value: object) -> bool:
 
 def _finite(name: str, value: object) -> float:
     if not is_number(value):
-        raise PointError(name, f"must be a number, not {type(value).__name__}")
-    number = float(value)
+        raise PointError(name, f"must be a number, not {_json_type(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a double
+        raise PointError(name, "must be finite") from None
     if not math.isfinite(number):
         raise PointError(name, "must be finite")
     return number
@@ -60,59 +71,88 @@ def check_lat(value: object, name: str = "lat") -> float:
     return lat
 
 
-def check_vehicle_id(value: object, name: str = "vehicle_id") -> str:
-    if not isinstance(value, str):
-        raise PointError(name, f"must be a string, not {type(value).__name__}")
-    vehicle_id = value.strip()
-    if not vehicle_id:
-        raise PointError(name, "must not be empty")
-    if len(vehicle_id) > VEHICLE_ID_MAX_LEN:
-        raise PointError(name, f"longer than {VEHICLE_ID_MAX_LEN} characters")
-    return vehicle_id
+def check_vehicle_id(value: object, name: str = "vehicle_id", *, fold_case: bool = False) -> str:
+    """:func:`geostream.identity.normalize_vehicle_id`, its refusal as a :class:`PointError`."""
+    try:
+        return normalize_vehicle_id(value, fold_case=fold_case)
+    except IdentityError as exc:
+        raise PointError(name, exc.reason) from None
 
 
-def check_ts(value: object, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS, name: str = "ts") -> int:
+def check_ts_ms(
+    ts_ms: int,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    name: str = "ts",
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
+) -> int:
+    """An event time already in epoch ms (its unit decided by the caller), checked against the window."""
+    if type(ts_ms) is not int:
+        raise PointError(name, f"must be integer epoch milliseconds, not {_json_type(ts_ms)}")
+    try:
+        return TimeWindow(min_ts_ms, max_future_ms).check(ts_ms, now_ms)
+    except TimestampError as exc:
+        raise PointError(name, str(exc)) from None
+
+
+def check_ts(
+    value: object,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    name: str = "ts",
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
+) -> int:
+    """A timestamp in any accepted form (unit told by magnitude, ISO 8601) -> epoch ms in the window."""
     try:
         ts = to_epoch_ms(value)
     except TimestampError as exc:
         raise PointError(name, str(exc)) from None
-    if ts > now_ms + max_future_ms:
-        raise PointError(name, f"{ts} ms is more than {max_future_ms // 1000} s in the future")
-    return ts
+    return check_ts_ms(ts, now_ms, max_future_ms, name, min_ts_ms)
 
 
 def make_point(
     vehicle_id: object,
-    ts: object,
+    ts_ms: int,
     lon: object,
     lat: object,
     *,
     source: str,
     now_ms: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
+    fold_case: bool = False,
     **optional: object,
 ) -> dict[str, Any]:
-    """Validate and normalise one point; optional fields that are ``None`` are left out."""
+    """Validate and normalise one point; optional fields that are ``None`` are left out.
+
+    ``ts_ms`` is epoch milliseconds: the caller decided the unit (``geostream.timestamps``), once.
+    Every point returned is valid for the ``locations_topic`` contract, PostgreSQL and the Flink job.
+    """
     if source not in SOURCES:
         raise PointError("source", f"unknown source {source!r}")
     point: dict[str, Any] = {
-        "vehicle_id": check_vehicle_id(vehicle_id),
-        "ts": check_ts(ts, now_ms, max_future_ms),
+        "vehicle_id": check_vehicle_id(vehicle_id, fold_case=fold_case),
+        "ts": check_ts_ms(ts_ms, now_ms, max_future_ms, "ts", min_ts_ms),
         "lon": check_lon(lon),
         "lat": check_lat(lat),
     }
     for name, value in optional.items():
         if value is None:
             continue
-        low, high = OPTIONAL_RANGES.get(name, (None, None))
-        if low is None:
+        if name not in OPTIONAL_RANGES:
             raise PointError(name, "is not a field of the location contract")
-        number = _finite(name, value)
-        if not low <= number <= high:
-            raise PointError(name, f"{number:g} outside [{low:g}, {high:g}]")
-        point[name] = number
+        point[name] = check_optional(name, value)
     point["source"] = source
     return point
+
+
+def check_optional(name: str, value: object, where: str | None = None) -> float:
+    """An optional field (speed, heading, alt, accuracy, battery): a finite number within its range."""
+    low, high = OPTIONAL_RANGES[name]
+    number = _finite(where or name, value)
+    if not low <= number <= high:
+        raise PointError(where or name, f"{number:g} outside [{low:g}, {high:g}]")
+    return number
 
 
 @dataclass
@@ -142,6 +182,7 @@ def parse_batch(
     now_ms: int,
     max_points: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
     source: str = "http",
 ) -> Batch:
     """Parse the prototype's batch format, all or nothing.
@@ -201,7 +242,7 @@ def parse_batch(
             fail(f"{where}.path", "must contain at least one point")
             continue
         for i, (position, stamp) in enumerate(zip(path, stamps, strict=True)):
-            point = _point_from_pair(position, stamp, vehicle_id, source, now_ms, max_future_ms)
+            point = _point_from_pair(position, stamp, vehicle_id, source, now_ms, max_future_ms, min_ts_ms)
             if isinstance(point, FieldError):
                 fail(f"{where}.{point.field}".replace("#", str(i)), point.reason)
                 if len(errors) >= MAX_REPORTED_ERRORS:
@@ -219,7 +260,13 @@ def parse_batch(
 
 
 def _point_from_pair(
-    position: Any, stamp: Any, vehicle_id: str, source: str, now_ms: int, max_future_ms: int
+    position: Any,
+    stamp: Any,
+    vehicle_id: str,
+    source: str,
+    now_ms: int,
+    max_future_ms: int,
+    min_ts_ms: int,
 ) -> dict[str, Any] | FieldError:
     # Fast path for the common case (finite floats/ints in range, epoch seconds); anything unusual takes
     # the checked path below, which also produces the error message. NaN fails every comparison here.
@@ -234,7 +281,7 @@ def _point_from_pair(
             and 0 <= stamp < 1e11
         ):
             ts = round(stamp * 1000)
-            if ts <= now_ms + max_future_ms:
+            if min_ts_ms <= ts <= now_ms + max_future_ms:
                 return {
                     "vehicle_id": vehicle_id,
                     "ts": ts,
@@ -247,10 +294,10 @@ def _point_from_pair(
     try:
         lon = check_lon(position[0], "path[#][0]")
         lat = check_lat(position[1], "path[#][1]")
-        ts = check_ts(stamp, now_ms, max_future_ms, "timestamps[#]")
+        ts = check_ts(stamp, now_ms, max_future_ms, "timestamps[#]", min_ts_ms)
         point = {"vehicle_id": vehicle_id, "ts": ts, "lon": lon, "lat": lat}
         if len(position) == 3 and position[2] is not None:
-            point["alt"] = _finite("path[#][2]", position[2])
+            point["alt"] = check_optional("alt", position[2], "path[#][2]")
     except PointError as exc:
         return FieldError(exc.field, exc.reason)
     point["source"] = source
@@ -267,4 +314,6 @@ def _json_type(value: object) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    if isinstance(value, str):
+        return "string"
+    return {list: "array", dict: "object"}.get(type(value), type(value).__name__)

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Response
 
 from geostream.kafka import DeliveryReport, ReplaceableProducer, encode_many, produce_and_wait
 from geostream.web import error_response
+from http_ingest import metrics
 from http_ingest.settings import Settings
 
 log = logging.getLogger("http-ingest")
 
 
-def deliver(slot: ReplaceableProducer, settings: Settings, points: list[dict[str, Any]]) -> DeliveryReport:
+def deliver(
+    slot: ReplaceableProducer, settings: Settings, points: list[dict[str, Any]], endpoint: str = "location"
+) -> DeliveryReport:
     values = encode_many(points)
     records = [(point["vehicle_id"].encode(), value) for point, value in zip(points, values, strict=True)]
     producer = slot.producer
-    timeout = settings.ingest_delivery_timeout_s
-    report = produce_and_wait(producer, settings.kafka_topic, records, timeout=timeout)
+    started = time.monotonic()
+    report = produce_and_wait(
+        producer, settings.kafka_topic, records, timeout=settings.ingest_delivery_timeout_s
+    )
+    slot.record(report, producer)
     if report.fatal:
-        slot.replace(producer)
+        metrics.PRODUCER_REPLACED.inc()
+    if report.complete:
+        metrics.DELIVERY_SECONDS.observe(time.monotonic() - started)
+        metrics.ACCEPTED_POINTS.labels(endpoint).inc(report.delivered)
+    else:
+        metrics.KAFKA_ERRORS.labels(endpoint).inc()
+        metrics.UNDELIVERED_POINTS.inc(report.failed)
+        if report.delivered:
+            metrics.ACCEPTED_POINTS.labels(endpoint).inc(report.delivered)
     return report
 
 

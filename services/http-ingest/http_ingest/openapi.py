@@ -22,6 +22,134 @@ _ERROR = {
     },
 }
 
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+
+
+_REJECTS = {
+    "401": {
+        **_error("missing or invalid credentials"),
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    "403": _error("the credentials may not write this vehicle id"),
+    "413": _error("body too large"),
+}
+_UNAVAILABLE = {
+    "503": {
+        **_error("Kafka did not acknowledge every point; retry after Retry-After seconds"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+}
+_OSMAND_PARAMS = [
+    {"name": name, "in": "query", "required": False, "schema": schema, "description": text}
+    for name, schema, text in (
+        ("id", {"type": "string"}, "device id (or deviceid)"),
+        ("deviceid", {"type": "string"}, "device id"),
+        ("lat", {"type": "string"}, "latitude, degrees"),
+        ("lon", {"type": "string"}, "longitude, degrees"),
+        ("location", {"type": "string"}, "'lat,lon' instead of lat and lon"),
+        ("timestamp", {"type": "string"}, "epoch s (< 2^31-1) or ms, ISO 8601 or 'yyyy-MM-dd HH:mm:ss'"),
+        ("speed", {"type": "string"}, "knots"),
+        ("bearing", {"type": "string"}, "degrees"),
+        ("altitude", {"type": "string"}, "metres"),
+        ("accuracy", {"type": "string"}, "metres"),
+        ("batt", {"type": "string"}, "percent"),
+        ("valid", {"type": "string"}, "false: the fix is flagged invalid and ignored"),
+        ("token", {"type": "string"}, "API token (instead of Authorization: Bearer)"),
+    )
+]
+_OSMAND_FORM = {
+    "type": "object",
+    "properties": {p["name"]: p["schema"] for p in _OSMAND_PARAMS},
+}
+_OSMAND_JSON = {
+    "type": "object",
+    "description": "Traccar Client 9 JSON format",
+    "properties": {
+        "device_id": {"type": "string"},
+        "location": {
+            "type": "object",
+            "properties": {
+                "timestamp": {"type": "string", "format": "date-time"},
+                "coords": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": "number"}
+                        for k in ("latitude", "longitude", "speed", "heading", "altitude", "accuracy")
+                    },
+                },
+                "battery": {"type": "object", "properties": {"level": {"type": "number"}}},
+            },
+        },
+    },
+}
+_OSMAND = {
+    "summary": "OsmAnd protocol (Traccar Client, OsmAnd app): one position",
+    "parameters": _OSMAND_PARAMS,
+    "responses": {
+        "200": {"description": "the point is in Kafka (or the request carried no position)"},
+        "400": _error("malformed request"),
+        "405": _error("the GET form is disabled (OSMAND_ALLOW_GET)"),
+        **_REJECTS,
+        **_UNAVAILABLE,
+    },
+}
+_OWNTRACKS = {
+    "post": {
+        "summary": "OwnTracks HTTP mode: one app message",
+        "description": "Identity from X-Limit-U/X-Limit-D, ?u=/?d=, the body's topic or tid. Every "
+        "well-formed message gets 200 [] (the apps drop or endlessly retry a 4xx).",
+        "parameters": [
+            {"name": "X-Limit-U", "in": "header", "required": False, "schema": {"type": "string"}},
+            {"name": "X-Limit-D", "in": "header", "required": False, "schema": {"type": "string"}},
+            {"name": "u", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "d", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["_type"],
+                        "properties": {
+                            "_type": {"type": "string", "examples": ["location"]},
+                            "lat": {"type": "number"},
+                            "lon": {"type": "number"},
+                            "tst": {"type": "integer", "description": "epoch seconds of the fix"},
+                            "vel": {"type": "number", "description": "km/h"},
+                            "cog": {"type": "number"},
+                            "alt": {"type": "number"},
+                            "acc": {"type": "number"},
+                            "batt": {"type": "number"},
+                            "tid": {"type": "string"},
+                            "topic": {"type": "string"},
+                        },
+                    },
+                    "example": {
+                        "_type": "location",
+                        "lat": 48.85,
+                        "lon": 2.35,
+                        "tst": 1700000000,
+                        "tid": "ph",
+                    },
+                }
+            },
+        },
+        "security": [{"basicAuth": []}, {}],
+        "responses": {
+            "200": {
+                "description": "accepted (or a message type without a point)",
+                "content": {"application/json": {"schema": {"type": "array"}}},
+            },
+            "400": _error("malformed message"),
+            **_REJECTS,
+            **_UNAVAILABLE,
+        },
+    }
+}
+
 _TIMESTAMP = {
     "description": "epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), "
     "or an ISO 8601 date-time (UTC when it has no offset)",
@@ -32,15 +160,24 @@ OPENAPI = {
     "openapi": "3.1.0",
     "info": {
         "title": "Geostream http-ingest",
-        "version": "1.0.0",
-        "description": "Batches of vehicle positions into Kafka (`locations_topic`). "
-        "A 202 means every point is "
-        "durably in Kafka (acks=all); nothing is sent when any item is invalid.",
+        "version": "1.1.0",
+        "description": "Vehicle positions into Kafka (`locations_topic`): batches, OwnTracks HTTP mode and "
+        "the OsmAnd protocol. A 2xx means every point is durably in Kafka (acks=all); nothing is sent "
+        "when any item is invalid.",
+    },
+    "components": {
+        "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "INGEST_TOKENS"},
+            "basicAuth": {"type": "http", "scheme": "basic", "description": "OWNTRACKS_USERS"},
+            "tokenParam": {"type": "apiKey", "in": "query", "name": "token", "description": "INGEST_TOKENS"},
+        },
+        "schemas": {"LocationMessage": contracts.schema("locations_topic")},
     },
     "paths": {
         "/ingest/location": {
             "post": {
                 "summary": "Send positions of one or more vehicles",
+                "security": [{"bearerAuth": []}, {}],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -98,32 +235,65 @@ OPENAPI = {
                             }
                         },
                     },
-                    "400": {
-                        "description": "invalid JSON or batch",
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
-                    "413": {
-                        "description": "body too large",
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
-                    "415": {
-                        "description": "not application/json",
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
-                    "503": {
-                        "description": "Kafka unavailable or too slow; retry after Retry-After seconds",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                        "content": {"application/json": {"schema": _ERROR}},
-                    },
+                    "400": _error("invalid JSON or batch"),
+                    **_REJECTS,
+                    "415": _error("not application/json"),
+                    **_UNAVAILABLE,
                 },
             }
         },
+        "/pub": _OWNTRACKS,
+        "/ingest/owntracks": _OWNTRACKS,
+        "/ingest/osmand": {
+            "get": {**_OSMAND, "security": [{"tokenParam": []}, {"bearerAuth": []}, {}]},
+            "post": {
+                **_OSMAND,
+                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/x-www-form-urlencoded": {"schema": _OSMAND_FORM},
+                        "application/json": {"schema": _OSMAND_JSON},
+                    },
+                },
+            },
+        },
+        "/": {
+            "get": {
+                **_OSMAND,
+                "summary": "Without a query: this service's description; with one: the OsmAnd GET form",
+                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
+            },
+            "post": {
+                **_OSMAND,
+                "summary": "OsmAnd protocol at the root, as Traccar Client sends it to http://host:5000",
+                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/x-www-form-urlencoded": {"schema": _OSMAND_FORM},
+                        "application/json": {"schema": _OSMAND_JSON},
+                    },
+                },
+            },
+        },
         "/health": {
             "get": {
-                "summary": "200 when Kafka is reachable, 503 otherwise",
-                "responses": {"200": {"description": "healthy"}, "503": {"description": "Kafka unreachable"}},
+                "summary": "200 when the output topic takes records and the latest delivery succeeded",
+                "responses": {
+                    "200": {"description": "healthy"},
+                    "503": {"description": "Kafka unreachable, topic missing, or deliveries failing"},
+                },
             }
         },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics, summed over the gunicorn workers",
+                "responses": {"200": {"description": "text exposition format"}},
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        },
     },
-    "components": {"schemas": {"LocationMessage": contracts.schema("locations_topic")}},
 }

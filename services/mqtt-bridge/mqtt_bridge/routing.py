@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geostream.sources import Mapped, RejectError, custom, ignored, owntracks, parse_payload
+from geostream.timestamps import DEFAULT_MIN_TS_MS
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def map_publish(
     now_ms: int,
     secret: str | None,
     max_future_ms: int,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     """One publish -> points / ignored / :class:`RejectError`.
 
@@ -79,8 +81,8 @@ def map_publish(
         if vehicle_id is None:
             raise RejectError(f"OwnTracks message on topic {topic!r}, which names no device")
         return owntracks.map_document(
-            doc, vehicle_id, now_ms=now_ms, secret=secret, max_future_ms=max_future_ms
+            doc, vehicle_id, now_ms=now_ms, secret=secret, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms
         )
     return custom.map_document(
-        doc, topic_vehicle_id(filters, topic), now_ms=now_ms, max_future_ms=max_future_ms
+        doc, topic_vehicle_id(filters, topic), now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms
     )

@@ -9,8 +9,16 @@ from dataclasses import dataclass
 import orjson
 
 from geostream.contracts import FieldError
+from geostream.identity import IdentityError, normalize_vehicle_id
 from geostream.locations import PointError, check_lat, check_lon
 from geostream.timestamps import TimestampError, to_epoch_ms
+
+MIN_TIME_MS = 0
+MAX_TIME_MS = 32_503_680_000_000
+"""Query windows lie between 1970 and the year 3000 (PostgreSQL's timestamps reach further, but no
+stored point can be outside, and an absurd bound must be a 400, not a database error)."""
+MAX_POLYGON_POSITIONS = 10_000
+MAX_PARAM_CHARS = 1_000_000
 
 
 class ParamError(ValueError):
@@ -44,9 +52,14 @@ def window(args: Mapping[str, str], now_ms: int, max_days: float, default_span_m
             values[name] = default
             continue
         try:
-            values[name] = to_epoch_ms(raw)
-        except TimestampError as exc:
-            errors.append(FieldError(name, str(exc)))
+            ms = to_epoch_ms(raw)
+        except (TimestampError, ValueError, OverflowError) as exc:
+            errors.append(FieldError(name, str(exc)[:200]))
+            continue
+        if not MIN_TIME_MS <= ms <= MAX_TIME_MS:
+            errors.append(FieldError(name, "must lie between 1970 and the year 3000"))
+            continue
+        values[name] = ms
     if errors:
         raise ParamError(errors)
     end = values["end"]
@@ -122,20 +135,46 @@ def polygon(args: Mapping[str, str]) -> str | None:
     rings = geometry.get("coordinates")
     if not isinstance(rings, list) or not rings:
         raise ParamError([FieldError("polygon", "coordinates must be a list of rings")])
+    if sum(len(ring) if isinstance(ring, list) else 1 for ring in rings) > MAX_POLYGON_POSITIONS:
+        raise ParamError([FieldError("polygon", f"at most {MAX_POLYGON_POSITIONS} positions")])
+    clean: list[list[list[float]]] = []
     for r, ring in enumerate(rings):
         if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
             raise ParamError(
                 [FieldError(f"polygon.coordinates[{r}]", "a ring needs 4+ positions, first = last")]
             )
+        positions = []
         for i, position in enumerate(ring):
             try:
                 if not isinstance(position, list) or len(position) < 2:
                     raise PointError("", "must be [lon, lat]")
-                check_lon(position[0])
-                check_lat(position[1])
+                positions.append([check_lon(position[0]), check_lat(position[1])])
             except PointError as exc:
                 raise ParamError([FieldError(f"polygon.coordinates[{r}][{i}]", exc.reason)]) from None
-    return orjson.dumps({"type": "Polygon", "coordinates": rings}).decode()
+        clean.append(positions)
+    # Re-encoded from the checked numbers only: nothing else of the client's text reaches PostGIS.
+    return orjson.dumps({"type": "Polygon", "coordinates": clean}).decode()
+
+
+def vehicle_id(raw: str) -> str:
+    """The vehicle id of a path (``/`` allowed: OwnTracks ``user/device``), as every source writes it."""
+    try:
+        return normalize_vehicle_id(raw)
+    except IdentityError as exc:
+        raise ParamError([FieldError("vehicle_id", exc.reason)]) from None
+
+
+def text_params(args: Mapping[str, str]) -> None:
+    """Every query parameter is text the API can handle: no NUL, no absurd length (400, never 500)."""
+    errors = []
+    for name, value in args.items():
+        shown = name if name.isprintable() and len(name) <= 40 else repr(name[:40])
+        if "\x00" in name or "\x00" in value:
+            errors.append(FieldError(shown, "must not contain NUL characters"))
+        elif len(value) > MAX_PARAM_CHARS:
+            errors.append(FieldError(shown, f"longer than {MAX_PARAM_CHARS} characters"))
+    if errors:
+        raise ParamError(errors)
 
 
 def collect(*parsers) -> list:

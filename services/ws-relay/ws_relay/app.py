@@ -63,6 +63,7 @@ async def run(settings: Settings) -> int:
         settings.websocket_host,
         settings.websocket_port,
         process_request=relay.process_request,
+        select_subprotocol=relay.select_subprotocol,
         compression="deflate" if settings.relay_compression else None,
         max_size=settings.relay_max_message_bytes,
         max_queue=4,

@@ -13,15 +13,22 @@ import http
 import logging
 import socket
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from geostream.health import health_status
+from ws_relay.access import AccessPolicy, ConnectionsPerAddress, parse_list, query_token, subprotocol_token
 from ws_relay.geo import BBoxError, bbox_from_path
 from ws_relay.hub import Hub, finish_sender
 from ws_relay.kafka_source import KafkaSource
@@ -41,6 +48,41 @@ def json_response(conn: ServerConnection, status: int, body: dict[str, Any]) -> 
     return response
 
 
+GAUGES = frozenset({"uptime_s", "kafka_connected", "lookback_loaded", "clients", "vehicles"})
+
+
+class RelayCollector(Collector):
+    """The ``/metrics`` numbers in Prometheus' text format (asked for with ``Accept: text/plain``, as
+    Prometheus does, or ``?format=prometheus``); the JSON document stays the default."""
+
+    def __init__(self, relay: Relay):
+        self.relay = relay
+
+    def collect(self) -> Iterator[Metric]:
+        for name, value in self.relay.metrics().items():
+            if isinstance(value, int | float):  # bools too (True = 1)
+                family = GaugeMetricFamily if name in GAUGES else CounterMetricFamily
+                yield family(f"ws_relay_{name}", name.replace("_", " "), value=float(value))
+        malformed = CounterMetricFamily(
+            "ws_relay_records_malformed_by_kind", "malformed Kafka records by kind", labels=["kind"]
+        )
+        for kind, count in sorted(self.relay.stats.malformed.items()):
+            malformed.add_metric([kind], count)
+        yield malformed
+
+
+def wants_prometheus(request: Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "format=prometheus" in (urlsplit(request.path).query or "") or (
+        "text/plain" in accept or "openmetrics" in accept
+    )
+
+
+def client_address(conn: ServerConnection) -> str:
+    remote = conn.remote_address
+    return str(remote[0]) if remote else "-"
+
+
 class Relay:
     def __init__(
         self,
@@ -58,6 +100,14 @@ class Relay:
         self.source = source
         self.instance_id = instance_id
         self.started = time.monotonic()
+        self.policy = AccessPolicy(
+            parse_list(settings.relay_tokens.get_secret_value()), parse_list(settings.relay_allowed_origins)
+        )
+        self.per_address = ConnectionsPerAddress(settings.relay_max_clients_per_ip)
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(RelayCollector(self))
+        if self.policy.open:
+            log.warning("no RELAY_TOKENS and no RELAY_ALLOWED_ORIGINS: the live feed is open to anyone")
 
     def health(self) -> tuple[int, dict[str, Any]]:
         status, body = health_status(
@@ -89,9 +139,25 @@ class Relay:
         if path in ("/health", "/healthz"):
             return json_response(conn, *self.health())
         if path == "/metrics":
+            if wants_prometheus(request):
+                response = conn.respond(http.HTTPStatus.OK, generate_latest(self.registry).decode())
+                del response.headers["Content-Type"]
+                response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+                return response
             return json_response(conn, 200, self.metrics())
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return json_response(conn, 404, {"error": f"no such resource: {path}; connect with WebSocket"})
+        offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",")]
+        presented = subprotocol_token(offered)
+        tokens = [query_token(request.path), presented[1] if presented else None]
+        if not self.policy.allows(tokens, request.headers.get("Origin")):
+            self.stats.clients_unauthorized += 1
+            return conn.respond(http.HTTPStatus.UNAUTHORIZED, "A token or an allowed Origin is required.\n")
+        if self.per_address.full(client_address(conn)):
+            self.stats.clients_refused_per_ip += 1
+            return conn.respond(
+                http.HTTPStatus.TOO_MANY_REQUESTS, "Too many connections from this address.\n"
+            )
         if self.hub.full:
             self.stats.clients_refused += 1
             return conn.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many clients; try again later.\n")
@@ -105,7 +171,23 @@ class Relay:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.settings.relay_client_sndbuf_bytes)
         return None
 
+    def select_subprotocol(
+        self, _conn: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        """Answer with the ``bearer.<token>`` subprotocol a browser offered (it fails the connection
+        otherwise); the token itself was checked in :meth:`process_request`."""
+        presented = subprotocol_token(offered)
+        return Subprotocol(presented[0]) if presented else None
+
     async def handler(self, conn: ServerConnection) -> None:
+        address = client_address(conn)
+        self.per_address.opened(address)
+        try:
+            await self._serve(conn)
+        finally:
+            self.per_address.closed(address)
+
+    async def _serve(self, conn: ServerConnection) -> None:
         client = self.hub.connect(conn, bbox_from_path(conn.request.path))
         sender = asyncio.create_task(client.run_sender(), name="ws-sender")
         remote = ":".join(map(str, conn.remote_address or ()))
@@ -115,13 +197,21 @@ class Relay:
                 self.stats.client_messages += 1
                 try:
                     request = parse_client_message(message)
+                    client.view.set_viewport(request.bbox)
                 except ClientMessageError as exc:
                     self.stats.client_messages_bad += 1
                     await conn.send(error_frame(str(exc)), text=True)
-                    continue
-                client.view.set_viewport(request.bbox)
-        except ConnectionClosed:
-            pass
+                except ConnectionClosed:
+                    raise
+                except Exception:
+                    # Whatever a client sends, its connection and every other one live on.
+                    self.stats.client_messages_bad += 1
+                    self.stats.client_handler_errors += 1
+                    log.exception("unexpected error handling a client message", extra={"remote": remote})
+                    await conn.send(error_frame("message could not be handled"), text=True)
+        except ConnectionClosed as exc:
+            if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+                self.stats.client_messages_too_large += 1
         finally:
             self.hub.disconnect(client)
             await finish_sender(sender)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from geostream.settings import ServiceSettings
 
@@ -25,8 +25,14 @@ class Settings(ServiceSettings):
     """A client that had news but could take none for this long is closed with 1013 (try again later)."""
     relay_client_sndbuf_bytes: int = Field(0, ge=0)
     """SO_SNDBUF of client sockets; 0 keeps the kernel's auto-tuning."""
-    relay_max_message_bytes: int = Field(16 * 1024, ge=256)
-    """Largest client message; larger ones close the connection (1009)."""
+    relay_max_message_bytes: int = Field(4 * 1024, ge=256)
+    """Largest client message (a viewport is under 200 bytes); larger ones close the connection (1009)."""
+    relay_tokens: SecretStr = SecretStr("")
+    """Comma-separated tokens (``?token=`` or subprotocol ``bearer.<token>``); see ws_relay.access."""
+    relay_allowed_origins: str = ""
+    """Comma-separated browser origins (the map's) that may connect without a token."""
+    relay_max_clients_per_ip: int = Field(20, ge=0)
+    """Open connections per client address; 0 for no limit."""
     relay_compression: bool = False
     """permessage-deflate: saves bandwidth, but compresses every frame once per client (CPU)."""
     relay_fetch_max_wait_ms: int = Field(100, ge=1, le=10_000)

@@ -29,6 +29,14 @@ class Stats:
     bytes_sent: int = 0
     client_messages: int = 0
     client_messages_bad: int = 0
+    clients_unauthorized: int = 0
+    """Handshakes refused: no accepted token and no allowed Origin (401)."""
+    clients_refused_per_ip: int = 0
+    """Handshakes refused: RELAY_MAX_CLIENTS_PER_IP connections already open from that address (429)."""
+    client_messages_too_large: int = 0
+    """Connections closed with 1009 for a message over RELAY_MAX_MESSAGE_BYTES."""
+    client_handler_errors: int = 0
+    """Unexpected errors while handling a client's message (the connection lives on)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +55,10 @@ class Stats:
             "bytes_sent": self.bytes_sent,
             "client_messages": self.client_messages,
             "client_messages_bad": self.client_messages_bad,
+            "clients_unauthorized": self.clients_unauthorized,
+            "clients_refused_per_ip": self.clients_refused_per_ip,
+            "client_messages_too_large": self.client_messages_too_large,
+            "client_handler_errors": self.client_handler_errors,
         }
 
 

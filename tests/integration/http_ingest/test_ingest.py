@@ -108,7 +108,11 @@ def test_late_points_are_accepted_as_event_time(ingest, kafka):
 
 
 def test_health_and_openapi(ingest):
-    assert requests.get(f"{ingest}/health", timeout=5).json() == {"status": "ok", "kafka": "up"}
+    assert requests.get(f"{ingest}/health", timeout=5).json() == {
+        "status": "ok",
+        "kafka": "up",
+        "delivery": "up",
+    }
     spec = requests.get(f"{ingest}/openapi.json", timeout=5).json()
     assert spec["openapi"].startswith("3.") and "/ingest/location" in spec["paths"]
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from support.processes import ROOT, ServiceProcess
 
-from geostream.kafka import ensure_topics
+from geostream.kafka import ensure_topics, make_admin
 from geostream.topics import DAY_MS, Topic
 from localservers import MosquittoServer, free_port
 
@@ -57,12 +57,35 @@ def topics(kafka) -> tuple[str, str]:
     ensure_topics(
         kafka.bootstrap, [Topic(locations, 6, DAY_MS, key="vehicle id"), Topic(dlq, 1, DAY_MS, key="")]
     )
+    wait_for_leaders(kafka.bootstrap, [locations, dlq])
     return locations, dlq
+
+
+def wait_for_leaders(brokers: str, names: list[str], timeout: float = 60.0) -> None:
+    """Until every partition of ``names`` has a leader: Kafka creates topics asynchronously, and a reader
+    assigned to a partition still without one may never read it."""
+    admin = make_admin(brokers)
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=10).topics
+        ready = all(
+            name in topics
+            and topics[name].error is None
+            and topics[name].partitions
+            and all(p.leader >= 0 and p.error is None for p in topics[name].partitions.values())
+            for name in names
+        )
+        if ready:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics {names} have partitions without a leader after {timeout} s")
+        time.sleep(0.2)
 
 
 @pytest.fixture
 def broker() -> Iterator[MosquittoServer]:
     """A Mosquitto of this test's own: retained messages and sessions of other tests cannot leak in.
+    Authentication on, as in compose: publishers use ``broker.username``/``broker.password`` (admin).
 
     Not under the session's ``workdir``: that is private to root (mkdtemp, 0700), and Mosquitto started
     as root drops to the ``mosquitto`` user, which then cannot reach its persistence directory - sessions
@@ -83,14 +106,16 @@ class Services:
         self.workdir = workdir
         self.started: list[ServiceProcess] = []
 
-    def bridge(self, brokers: str, mqtt_port: int, **env: str) -> tuple[ServiceProcess, str]:
+    def bridge(self, brokers: str, mqtt: MosquittoServer, **env: str) -> tuple[ServiceProcess, str]:
+        """An mqtt-bridge with the broker's read-only bridge account; ``/health``'s URL."""
         port = free_port()
         service = ServiceProcess(
             [sys.executable, "-m", "mqtt_bridge"],
             {
                 "KAFKA_BROKERS": brokers,
                 "MQTT_BROKER_HOST": "127.0.0.1",
-                "MQTT_BROKER_PORT": str(mqtt_port),
+                "MQTT_BROKER_PORT": str(mqtt.port),
+                **mqtt.credentials("bridge"),
                 "MQTT_CLIENT_ID": unique("bridge"),
                 "MQTT_RECONNECT_MAX_S": "2",
                 "HEALTH_HOST": "127.0.0.1",
@@ -104,13 +129,15 @@ class Services:
         self.started.append(service.start())
         return service, f"http://127.0.0.1:{port}/health"
 
-    def simulator(self, mqtt_port: int, queue_dir: Path, **env: str) -> tuple[ServiceProcess, str]:
+    def simulator(self, mqtt: MosquittoServer, queue_dir: Path, **env: str) -> tuple[ServiceProcess, str]:
+        """A device simulator with the broker's admin account (it publishes for every device)."""
         port = free_port()
         service = ServiceProcess(
             [sys.executable, "-m", "device_simulator"],
             {
                 "MQTT_BROKER_HOST": "127.0.0.1",
-                "MQTT_BROKER_PORT": str(mqtt_port),
+                "MQTT_BROKER_PORT": str(mqtt.port),
+                **mqtt.credentials("admin"),
                 "QUEUE_DIR": str(queue_dir),
                 "MQTT_RECONNECT_MAX_S": "2",
                 "HEALTH_HOST": "127.0.0.1",

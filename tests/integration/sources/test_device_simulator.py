@@ -51,12 +51,12 @@ def per_device(records):
 def test_broker_outage_every_queued_message_arrives_in_order(kafka, broker, services, topics, tmp_path):
     locations, dlq = topics
     bridge, bridge_health = services.bridge(
-        kafka.bootstrap, broker.port, KAFKA_TOPIC=locations, KAFKA_DLQ_TOPIC=dlq
+        kafka.bootstrap, broker, KAFKA_TOPIC=locations, KAFKA_DLQ_TOPIC=dlq
     )
     bridge.wait_healthy(bridge_health)
     prefix = unique("sim")
     simulator, health = services.simulator(
-        broker.port,
+        broker,
         tmp_path / "queues",
         DEVICE_COUNT="3",
         DEVICE_ID_TEMPLATE=prefix + "-{n:02d}",

@@ -93,7 +93,7 @@ def test_owntracks_http_corpus(realclients, kafka, ingest_factory, path, with_ke
 
 @pytest.mark.parametrize("prefix", ["", "/ingest/osmand"])
 def test_osmand_corpus(realclients, kafka, ingest_factory, prefix):
-    ingest = ingest_factory()
+    ingest = ingest_factory(OSMAND_ALLOW_GET="true")
     want = []
     start = int(time.time() * 1000)
     for row in load_jsonl(realclients / "osmand_traccar.jsonl"):
@@ -139,7 +139,7 @@ MALFORMED = [
 
 
 def test_malformed_requests_get_400_with_a_clear_json_error(kafka, ingest_factory):
-    ingest = ingest_factory()
+    ingest = ingest_factory(OSMAND_ALLOW_GET="true")
     for method, target, body, headers, reason in MALFORMED:
         status, reply_headers, reply = ingest.request(method, target, body, headers)
         assert status == 400, (target, body, reply)
@@ -172,7 +172,9 @@ def test_owntracks_basic_auth(kafka, ingest_factory):
 def test_kafka_down_gives_503_and_the_apps_retry(workdir, ingest_factory):
     broker = KafkaServer(workdir / unique("kafka-down")).start()
     try:
-        ingest = ingest_factory(brokers=broker.bootstrap, INGEST_DELIVERY_TIMEOUT_S="3")
+        ingest = ingest_factory(
+            brokers=broker.bootstrap, INGEST_DELIVERY_TIMEOUT_S="3", OSMAND_ALLOW_GET="true"
+        )
         broker.stop()
         location = b'{"_type":"location","lat":1.5,"lon":2.5,"tst":1700000000}'
         status, headers, _ = ingest.request("POST", "/pub", location, {"X-Limit-U": "a", "X-Limit-D": "b"})

@@ -13,13 +13,14 @@ from localservers.postgres import PostgresServer
 OBJECTS = {
     "table": [
         "vehicle_points", "vehicle_state", "vehicle_trajectory_segments", "trajectory_settings",
-        "trajectory_repair_queue",
+        "trajectory_repair_queue", "trajectory_repair_ticks", "trajectory_repair_runs",
     ],
     "view": ["vehicle_locations_temporal_insert_view", "vehicle_latest_positions"],
     "function": [
         "latest_positions", "vehicle_trajectory", "vehicle_trajectory_mfjson", "vehicle_trajectory_trips",
         "vehicle_trips", "trips_in_area", "trips_in_bbox", "vehicles_in_area", "vehicles_in_bbox",
         "vehicle_stats", "rebuild_trajectories", "repair_trajectories",
+        "trajectory_repair_status",
     ],
 }  # fmt: skip
 

@@ -216,10 +216,33 @@ def test_a_failing_trajectory_update_is_queued_and_repaired(mobilitydb: Postgres
         assert queued and all(q[0] == "fail-1" and "injected failure" in q[1] for q in queued)
         # Queries do not trust the segments meanwhile: they read the stored instants.
         assert_same_instants(instants(db, "fail-1"), expected(rows))
+        # A writer never pays for repairs: later writes leave the queue to its owner.
+        upsert(db, [point("other-vehicle", T0, 1.0, 1.0)])
+        assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == len(queued)
+        # The owner's tick while the failure persists: the item stays, its retry is pushed back.
+        with db.cursor() as cur:
+            cur.execute("INSERT INTO trajectory_repair_ticks (owner, ticked_at) VALUES ('test', now())")
+        assert query(db, "SELECT attempts, retry_after > now() FROM trajectory_repair_queue") == [
+            (1, True)
+        ] * len(queued)
+        assert scalar(db, "SELECT due FROM trajectory_repair_status()") == 0
     finally:
         mobilitydb.apply_sql()
-    upsert(db, [point("other-vehicle", T0, 1.0, 1.0)])  # any later write repairs the queue
-    assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == 0
+    with db.cursor() as cur:
+        cur.execute("UPDATE trajectory_repair_queue SET retry_after = now()")  # instead of waiting 2 s
+    depth = len(queued)
+    assert query(db, "SELECT queued, due, failing, oldest IS NOT NULL FROM trajectory_repair_status()") == [
+        (depth, depth, depth, True)
+    ]
+    # The owner's next tick repairs it; the tick itself is never stored, its run is recorded.
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO trajectory_repair_ticks (owner, ticked_at) VALUES ('test', now())")
+    assert query(db, "SELECT queued, due, failing FROM trajectory_repair_status()") == [(0, 0, 0)]
+    assert scalar(db, "SELECT count(*) FROM trajectory_repair_ticks") == 0
+    assert query(db, "SELECT last_repaired, repaired FROM trajectory_repair_runs WHERE owner = 'test'") == [
+        (depth, depth)
+    ]
+    assert scalar(db, "SELECT last_run IS NOT NULL FROM trajectory_repair_status()")
     assert_same_instants(instants(db, "fail-1"), expected(rows))
     assert matches_stored_instants(db, "fail-1")
 

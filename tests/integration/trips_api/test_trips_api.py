@@ -34,6 +34,8 @@ def data(postgres):
     rows = [(a, T0 + i * 10, 2.30 + i * 0.001, 48.85 + (i % 2) * 5e-4) for i in range(10)]
     rows += [(a, T0 + 1200 + i * 10, 2.40 + i * 0.001, 48.85 + (i % 2) * 5e-4) for i in range(5)]
     rows += [(b, T0 + i * 10, 4.85 + (i % 2) * 5e-4, 45.75 + i * 0.0005) for i in range(6)]
+    phone = f"alice-{run}/phone"  # an OwnTracks id: user/device
+    rows += [(phone, T0 + i * 10, 13.40 + i * 0.001, 52.52 + (i % 2) * 5e-4) for i in range(4)]
     conn = psycopg2.connect(postgres.dsn)
     with conn, conn.cursor() as cur:
         psycopg2.extras.execute_values(
@@ -43,7 +45,7 @@ def data(postgres):
             template="(%s, to_timestamp(%s), %s, %s, %s)",
         )
     conn.close()
-    return {"a": a, "b": b, "rows": rows}
+    return {"a": a, "b": b, "phone": phone, "rows": rows}
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +170,17 @@ def test_bad_requests(api, path, query, status, field):
 
 def test_unknown_vehicle_is_an_empty_answer(api):
     assert get(api, "/api/vehicles/nobody/trajectory").json() == {"vehicle_id": "nobody", "trips": []}
+
+
+@pytest.mark.parametrize("spelling", ["slash", "percent-encoded"])
+def test_vehicle_ids_with_a_slash_on_every_vehicle_route(api, data, spelling):
+    phone = data["phone"]
+    path_id = phone if spelling == "slash" else phone.replace("/", "%2F")
+    trajectory = get(api, f"/api/vehicles/{path_id}/trajectory", **WINDOW).json()
+    assert trajectory["vehicle_id"] == phone and [len(t["path"]) for t in trajectory["trips"]] == [4]
+    mfjson = get(api, f"/api/vehicles/{path_id}/trajectory", format="mfjson", **WINDOW).json()
+    assert mfjson["vehicle_id"] == phone and mfjson["trajectory"]["type"] == "MovingPoint"
+    stats = get(api, f"/api/vehicles/{path_id}/stats", **WINDOW).json()
+    assert (stats["vehicle_id"], stats["num_instants"]) == (phone, 4)
+    latest = {v["vehicle_id"] for v in get(api, "/api/vehicles/latest", limit=1000).json()["vehicles"]}
+    assert phone in latest

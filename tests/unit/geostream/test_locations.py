@@ -3,13 +3,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geostream import contracts
+from geostream.identity import IdentityError, normalize_vehicle_id
 from geostream.locations import BatchError, PointError, make_point, parse_batch
 
 NOW = 1_760_000_000_000
 LON = st.floats(min_value=-180, max_value=180, allow_nan=False)
 LAT = st.floats(min_value=-90, max_value=90, allow_nan=False)
-SECONDS = st.integers(min_value=200_000_000, max_value=NOW // 1000)
-VEHICLE = st.text(min_size=1, max_size=20).filter(lambda s: s.strip())
+SECONDS = st.integers(min_value=946_684_800, max_value=NOW // 1000)
+
+
+def usable_id(text: str) -> bool:
+    try:
+        normalize_vehicle_id(text)
+    except IdentityError:
+        return False
+    return True
+
+
+VEHICLE = st.text(min_size=1, max_size=20).filter(usable_id)
 
 
 def parse(items, **kw):
@@ -53,9 +64,10 @@ def test_valid_batches_give_contract_points_in_order(vehicles):
     seen = set()
     for v, pts in vehicles:
         for lo, la, t in pts:
-            if (v.strip(), t * 1000) not in seen:
-                seen.add((v.strip(), t * 1000))
-                expected.append((v.strip(), t * 1000, lo, la))
+            vid = normalize_vehicle_id(v)
+            if (vid, t * 1000) not in seen:
+                seen.add((vid, t * 1000))
+                expected.append((vid, t * 1000, lo, la))
     assert [(p["vehicle_id"], p["ts"], p["lon"], p["lat"]) for p in batch.points] == expected
     assert batch.duplicates == sum(len(p) for _, p in vehicles) - len(expected)
     for point in batch.points:
@@ -120,7 +132,7 @@ def test_altitude_third_value_and_alias_and_unknown_fields():
 
 
 def test_make_point_optional_fields():
-    point = make_point("v", 1e9, 1, 2, source="mqtt", now_ms=NOW, speed=3, heading=None, battery=50)
+    point = make_point("v", 10**12, 1, 2, source="mqtt", now_ms=NOW, speed=3, heading=None, battery=50)
     assert point == {
         "vehicle_id": "v",
         "ts": 1_000_000_000_000,
@@ -131,6 +143,17 @@ def test_make_point_optional_fields():
         "source": "mqtt",
     }
     with pytest.raises(PointError, match="heading"):
-        make_point("v", 1e9, 1, 2, source="mqtt", now_ms=NOW, heading=400)
+        make_point("v", 10**12, 1, 2, source="mqtt", now_ms=NOW, heading=400)
     with pytest.raises(PointError, match="source"):
-        make_point("v", 1e9, 1, 2, source="carrier-pigeon", now_ms=NOW)
+        make_point("v", 10**12, 1, 2, source="carrier-pigeon", now_ms=NOW)
+
+
+def test_make_point_takes_milliseconds_and_never_detects_a_unit_again():
+    """The mapper decided the unit: 5e10 ms (1971) stays 1971 (and is refused by the floor), it does
+    not become 5e13 ms (3554) the way a second magnitude test would read it."""
+    with pytest.raises(PointError, match="floor"):
+        make_point("v", 50_000_000_000, 1, 2, source="mqtt", now_ms=NOW)
+    point = make_point("v", 50_000_000_000, 1, 2, source="mqtt", now_ms=NOW, min_ts_ms=0)
+    assert point["ts"] == 50_000_000_000
+    with pytest.raises(PointError, match="integer epoch milliseconds"):
+        make_point("v", 1.7e12, 1, 2, source="mqtt", now_ms=NOW)

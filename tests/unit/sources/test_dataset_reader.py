@@ -6,9 +6,12 @@ import json
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from unit.sources.corpus_check import assert_same_points
 
 from dataset_loader.reader import DatasetError, batch_item, batches, group_by_vehicle, parse_dataset
+from geostream import contracts
 
 NOW = 1_760_000_000_000
 DAY_MS = 86_400_000
@@ -79,15 +82,59 @@ def test_batch_format_file():
     ("text", "reason"),
     [
         ("", "no JSON document"),
+        ("not json", "line 1: not JSON"),
         ('{"a": 1}', "not a dataset"),
-        ('{"time": 1, "states": []}\nnot json', "line 2: not JSON"),
-        ('[{"vehicleID": "x", "path": [[200, 1]], "timestamps": [1700000000]}]', "invalid batch file"),
-        ('{"time": 1, "states": 5}', "snapshot 1"),
+        ("[1, 2]", "not a dataset"),
     ],
 )
 def test_unreadable_files(text, reason):
     with pytest.raises(DatasetError, match=reason):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"time": 1, "states": []}\nnot json', "line 3: not JSON"),
+        ('[{"vehicleID": "x", "path": [[200, 1]], "timestamps": [1700000000]}]', "batch item 2: path[0][0]"),
+        ('{"time": 1, "states": 5}', "snapshot 1"),
+        ('{"time": 1, "states": [["abc", null, "x", 1e308, 0, 1.0, 2.0]]}', "time_position"),
+        ('{"time": 1, "states": [["a\\u0000b", null, "x", 1700000000, 0, 1.0, 2.0]]}', "U+0000"),
+        ('{"vehicleID": "x\\u0000", "path": [[1, 1]], "timestamps": [1700000000]}', "U+0000"),
+        ('{"vehicleID": "x", "path": [[1, 1]], "timestamps": [0]}', "floor"),
+    ],
+)
+def test_malformed_records_are_skipped_with_their_reason(text, reason):
+    good = '{"vehicleID": "ok-1", "path": [[1, 1]], "timestamps": [1700000000]}'
+    dataset = parse(f"{good}\n{text}")
+    assert [p["vehicle_id"] for p in dataset.points] == ["ok-1"]
+    assert len(dataset.invalid) == 1 and reason in dataset.invalid[0], dataset.invalid
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+STATE_ROW = st.lists(JSONISH, min_size=0, max_size=18)
+DOCUMENT = st.one_of(
+    JSONISH,
+    st.fixed_dictionaries({"time": JSONISH, "states": st.one_of(st.none(), st.lists(STATE_ROW, max_size=4))}),
+    st.fixed_dictionaries({"vehicleID": JSONISH, "path": JSONISH, "timestamps": JSONISH}),
+)
+
+
+@given(st.lists(DOCUMENT, max_size=6), st.booleans())
+def test_any_file_is_points_and_reasons_never_a_crash(docs, as_lines):
+    text = "\n".join(orjson.dumps(d).decode() for d in docs) if as_lines else orjson.dumps(docs).decode()
+    try:
+        dataset = parse(text)
+    except DatasetError:
+        return
+    for point in dataset.points:
+        contracts.check("locations_topic", point)
 
 
 def test_batch_item_keeps_altitude_when_known():

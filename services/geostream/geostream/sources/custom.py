@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, PointError, make_point
 from geostream.sources import Mapped, RejectError, ignored, parse_payload
+from geostream.timestamps import TimestampError, to_epoch_ms
 
 ID_KEYS = ("vehicle_id", "vehicleID", "device_id", "id")
 DEVICE_SOURCES = frozenset({"mqtt", "simulator"})
@@ -31,11 +32,12 @@ def map_message(
     *,
     now_ms: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     doc = parse_payload(payload)
     if doc is None:
         return ignored("zero-length payload (clears a retained message)")
-    return map_document(doc, topic_id, now_ms=now_ms, max_future_ms=max_future_ms)
+    return map_document(doc, topic_id, now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms)
 
 
 def map_document(
@@ -44,9 +46,10 @@ def map_document(
     *,
     now_ms: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     vehicle_id = _first(doc, *ID_KEYS)
-    if is_number(vehicle_id):
+    if isinstance(vehicle_id, int) and not isinstance(vehicle_id, bool):
         vehicle_id = str(vehicle_id)
     if vehicle_id is None:
         vehicle_id = topic_id
@@ -56,16 +59,23 @@ def map_document(
     if lon is None or lat is None:
         raise RejectError("lon and lat are required")
     ts = _first(doc, "ts", "timestamp")
+    try:
+        ts_ms = now_ms if ts is None else to_epoch_ms(ts)
+    except TimestampError as exc:
+        raise RejectError(f"ts: {exc}") from None
     source = doc.get("source")
+    if source is not None and not isinstance(source, str):
+        raise RejectError(f"source: must be a string, not {type(source).__name__}")
     try:
         point = make_point(
             vehicle_id,
-            now_ms if ts is None else ts,
+            ts_ms,
             lon,
             lat,
             source=source if source in DEVICE_SOURCES else "mqtt",
             now_ms=now_ms,
             max_future_ms=max_future_ms,
+            min_ts_ms=min_ts_ms,
             speed=doc.get("speed"),
             heading=doc.get("heading"),
             alt=doc.get("alt"),

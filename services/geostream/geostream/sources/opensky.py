@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
+from geostream.identity import IdentityError, normalize_vehicle_id
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, PointError, is_number, make_point
 from geostream.sources import RejectError
+from geostream.timestamps import TimestampError, seconds_to_ms
 
 COLUMNS = (
     "icao24",
@@ -60,31 +62,37 @@ def _column(row: list[Any], index: int) -> Any:
 
 
 def state_point(
-    row: object, *, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS
+    row: object,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> dict[str, Any] | None:
     """One state vector -> its point; None when it has no position; raises RejectError when malformed."""
     if not isinstance(row, list) or len(row) <= LATITUDE:
         raise RejectError(f"state vector must be an array of at least {LATITUDE + 1} columns")
-    icao24 = row[ICAO24]
-    if not isinstance(icao24, str) or not icao24.strip():
-        raise RejectError("icao24: must be a non-empty string")
-    icao24 = icao24.strip()
+    try:
+        icao24 = normalize_vehicle_id(row[ICAO24])
+    except IdentityError as exc:
+        raise RejectError(f"icao24: {exc.reason}") from None
     time_position, lon, lat = row[TIME_POSITION], row[LONGITUDE], row[LATITUDE]
     if time_position is None or lon is None or lat is None:
         return None
-    if not is_number(time_position):
-        kind = type(time_position).__name__
-        raise RejectError(f"{icao24}: time_position: must be epoch seconds, not {kind}")
+    try:
+        ts_ms = seconds_to_ms(time_position)
+    except TimestampError as exc:
+        raise RejectError(f"{icao24}: time_position: {exc}") from None
     geo, baro = _column(row, GEO_ALTITUDE), _column(row, BARO_ALTITUDE)
     try:
         return make_point(
             icao24,
-            round(time_position * 1000),
+            ts_ms,
             lon,
             lat,
             source="dataset",
             now_ms=now_ms,
             max_future_ms=max_future_ms,
+            min_ts_ms=min_ts_ms,
             speed=_column(row, VELOCITY),
             heading=_column(row, TRUE_TRACK),
             alt=geo if geo is not None else baro,
@@ -93,7 +101,13 @@ def state_point(
         raise RejectError(f"{icao24}: {exc}") from None
 
 
-def snapshot(doc: object, *, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS) -> Snapshot:
+def snapshot(
+    doc: object,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
+) -> Snapshot:
     """A ``states/all`` response -> its points; ``states: null`` (no aircraft) gives none."""
     if not is_states_document(doc):
         raise RejectError('an OpenSky states document is an object with "time" and "states"')
@@ -107,7 +121,7 @@ def snapshot(doc: object, *, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTUR
         raise RejectError(f"states must be an array or null, not {type(states).__name__}")
     for row in states:
         try:
-            point = state_point(row, now_ms=now_ms, max_future_ms=max_future_ms)
+            point = state_point(row, now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms)
         except RejectError as exc:
             result.invalid.append(exc.reason)
             continue

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, PointError, is_number, make_point
 from geostream.sources import Mapped, RejectError, ignored, known_or_none, scaled
 from geostream.timestamps import TimestampError, iso_to_ms, to_epoch_ms
 
@@ -54,7 +54,11 @@ def is_json(content_type: str | None) -> bool:
 
 
 def from_params(
-    params: Iterable[tuple[str, str]], *, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS
+    params: Iterable[tuple[str, str]],
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     """Query or form parameters (in request order; the first of a repeated name wins)."""
     p: dict[str, str] = {}
@@ -97,6 +101,7 @@ def from_params(
             source="osmand",
             now_ms=now_ms,
             max_future_ms=max_future_ms,
+            min_ts_ms=min_ts_ms,
             speed=scaled(known_or_none(opt("speed")), KNOTS_TO_MS),
             heading=known_or_none(opt("bearing", "heading")),
             alt=opt("altitude"),
@@ -109,7 +114,13 @@ def from_params(
     return Mapped([point])
 
 
-def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MAX_FUTURE_MS) -> Mapped:
+def from_json(
+    body: bytes | str,
+    *,
+    now_ms: int,
+    max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
+) -> Mapped:
     """The JSON format of Traccar Client 9 (transistorsoft background-geolocation location objects)."""
     try:
         doc = orjson.loads(body)
@@ -118,7 +129,7 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
     if not isinstance(doc, dict):
         raise RejectError("body must be a JSON object with device_id and location")
     device_id = doc.get("device_id")
-    if is_number(device_id):
+    if isinstance(device_id, int) and not isinstance(device_id, bool):
         device_id = str(device_id)
     if not isinstance(device_id, str) or not device_id.strip():
         raise RejectError("device_id is required")
@@ -140,8 +151,8 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
             raise RejectError(f"location.timestamp: {exc}") from None
     battery = location.get("battery")
     level = known_or_none(battery.get("level")) if isinstance(battery, dict) else None
-    if level is not None and not is_number(level):
-        raise RejectError("location.battery.level must be a number")
+    if level is not None and (not is_number(level) or not 0 <= level <= 1):
+        raise RejectError("location.battery.level must be a number in [0, 1]")
     try:
         point = make_point(
             device_id,
@@ -151,6 +162,7 @@ def from_json(body: bytes | str, *, now_ms: int, max_future_ms: int = DEFAULT_MA
             source="osmand",
             now_ms=now_ms,
             max_future_ms=max_future_ms,
+            min_ts_ms=min_ts_ms,
             speed=known_or_none(coords.get("speed")),
             heading=known_or_none(coords.get("heading")),
             alt=coords.get("altitude"),
@@ -170,12 +182,21 @@ def from_request(
     *,
     now_ms: int,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     """Traccar's dispatch: JSON body by Content-Type, else the query string, else the body as a form."""
     if is_json(content_type):
-        return from_json(body, now_ms=now_ms, max_future_ms=max_future_ms)
-    text = query.decode("utf-8", errors="replace") if isinstance(query, bytes) else query
-    params = parse_qsl(text, keep_blank_values=True)
+        return from_json(body, now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms)
+    params = _form(query, "query string")
     if not params and body:
-        params = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return from_params(params, now_ms=now_ms, max_future_ms=max_future_ms)
+        params = _form(body, "body")
+    return from_params(params, now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms)
+
+
+def _form(data: bytes | str, where: str) -> list[tuple[str, str]]:
+    """``a=1&b=2`` (percent-escapes decoded as UTF-8); invalid UTF-8 is refused, never replaced."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise RejectError(f"{where} is not valid UTF-8") from None

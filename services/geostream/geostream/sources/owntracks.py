@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from geostream.locations import DEFAULT_MAX_FUTURE_MS, PointError, is_number, make_point
+from geostream.identity import IdentityError, normalize_vehicle_id
+from geostream.locations import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, PointError, make_point
 from geostream.sources import Mapped, RejectError, ignored, known_or_none, parse_payload, scaled
+from geostream.timestamps import TimestampError, seconds_to_ms
 
 KMH_TO_MS = 1 / 3.6
 NONCE_BYTES = 24
@@ -60,11 +61,21 @@ def encrypt(plaintext: bytes, secret: str, nonce: bytes) -> str:
     ).decode()
 
 
+def make_vehicle_id(user: str, device: str) -> str:
+    """``<user>/<device>``, lower-cased like the OwnTracks Recorder, identical over MQTT and HTTP;
+    :class:`RejectError` when the result is not a usable id (geostream.identity)."""
+    try:
+        return normalize_vehicle_id(f"{user.strip()}/{device.strip()}", fold_case=True)
+    except IdentityError as exc:
+        raise RejectError(f"vehicle id {user[:40]!r}/{device[:40]!r}: {exc.reason}") from None
+
+
 def vehicle_id_from_topic(topic: str) -> str | None:
-    """``owntracks/<user>/<device>[/...]`` -> ``<user>/<device>`` (the corpus convention)."""
+    """``owntracks/<user>/<device>[/...]`` -> ``<user>/<device>`` (the corpus convention), normalised
+    by :func:`make_vehicle_id`; None when the topic names no device."""
     parts = topic.split("/")
-    if len(parts) >= 3 and parts[0] == "owntracks" and parts[1] and parts[2]:
-        return f"{parts[1]}/{parts[2]}"
+    if len(parts) >= 3 and parts[0] == "owntracks" and parts[1].strip() and parts[2].strip():
+        return make_vehicle_id(parts[1], parts[2])
     return None
 
 
@@ -85,20 +96,25 @@ def http_vehicle_id(
     from_topic = len(topic_parts) >= 3 and topic_parts[0] == "owntracks"
     tid = doc.get("tid")
     user = (
-        headers.get("X-Limit-U")
-        or query.get("u")
-        or (topic_parts[1] if from_topic else None)
-        or auth_user
+        _text(headers.get("X-Limit-U"))
+        or _text(query.get("u"))
+        or (_text(topic_parts[1]) if from_topic else None)
+        or _text(auth_user)
         or RECORDER_DEFAULT_USER
     )
     device = (
-        headers.get("X-Limit-D")
-        or query.get("d")
-        or (topic_parts[2] if from_topic else None)
-        or (tid if isinstance(tid, str) else None)
+        _text(headers.get("X-Limit-D"))
+        or _text(query.get("d"))
+        or (_text(topic_parts[2]) if from_topic else None)
+        or _text(tid)
         or RECORDER_DEFAULT_DEVICE
     )
-    return f"{user.strip().lower()}/{device.strip().lower()}"
+    return make_vehicle_id(user, device)
+
+
+def _text(value: object) -> str | None:
+    """A non-blank string, else None (so that the next identity source is tried)."""
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def map_message(
@@ -108,6 +124,7 @@ def map_message(
     now_ms: int,
     secret: str | None = None,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     """One MQTT payload or HTTP body -> its point (accept), nothing (ignore), or :class:`RejectError`.
 
@@ -117,7 +134,9 @@ def map_message(
     doc = parse_payload(payload)
     if doc is None:
         return ignored("zero-length payload (clears a retained message)")
-    return map_document(doc, vehicle_id, now_ms=now_ms, secret=secret, max_future_ms=max_future_ms)
+    return map_document(
+        doc, vehicle_id, now_ms=now_ms, secret=secret, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms
+    )
 
 
 def map_document(
@@ -127,6 +146,7 @@ def map_document(
     now_ms: int,
     secret: str | None = None,
     max_future_ms: int = DEFAULT_MAX_FUTURE_MS,
+    min_ts_ms: int = DEFAULT_MIN_TS_MS,
 ) -> Mapped:
     kind = doc.get("_type")
     if kind == "encrypted":
@@ -140,26 +160,33 @@ def map_document(
             return ignored("encrypted payload is empty")
         if inner.get("_type") == "encrypted":
             raise RejectError("encrypted payload contains another encrypted payload")
-        return map_document(inner, vehicle_id, now_ms=now_ms, max_future_ms=max_future_ms)
+        return map_document(
+            inner, vehicle_id, now_ms=now_ms, max_future_ms=max_future_ms, min_ts_ms=min_ts_ms
+        )
     if kind is None:
         raise RejectError("_type is missing: not an OwnTracks message")
+    if not isinstance(kind, str):
+        raise RejectError(f"_type: must be a string, not {type(kind).__name__}")
     if kind != "location":
         return ignored(f"_type={kind} carries no track point")
     for name in ("lat", "lon", "tst"):
         if doc.get(name) is None:
             raise RejectError(f"_type=location without {name}")
-    tst = doc["tst"]
-    if not is_number(tst) or not math.isfinite(tst):
-        raise RejectError(f"tst: must be epoch seconds (a number), not {type(tst).__name__}")
+    try:
+        ts_ms = seconds_to_ms(doc["tst"])
+    except TimestampError as exc:
+        raise RejectError(f"tst: {exc}") from None
     try:
         point = make_point(
             vehicle_id(doc) if callable(vehicle_id) else vehicle_id,
-            round(tst * 1000),
+            ts_ms,
             doc["lon"],
             doc["lat"],
             source="owntracks",
             now_ms=now_ms,
             max_future_ms=max_future_ms,
+            min_ts_ms=min_ts_ms,
+            fold_case=True,
             speed=scaled(known_or_none(doc.get("vel")), KMH_TO_MS),
             heading=known_or_none(doc.get("cog")),
             alt=doc.get("alt"),
@@ -167,5 +194,9 @@ def map_document(
             battery=known_or_none(doc.get("batt")),
         )
     except PointError as exc:
-        raise RejectError(str(exc)) from None
+        raise RejectError(f"{WIRE_NAMES.get(exc.field, exc.field)}: {exc.reason}") from None
     return Mapped([point])
+
+
+WIRE_NAMES = {"speed": "vel", "heading": "cog", "accuracy": "acc", "battery": "batt", "ts": "tst"}
+"""Contract field -> the OwnTracks member it came from, for error messages."""
