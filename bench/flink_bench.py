@@ -1,6 +1,6 @@
 """Flink job benchmark: Kafka -> MobilityDB throughput and produce-to-row-visible latency.
 
-Real servers on free ports (Tansu broker, PostgreSQL + MobilityDB with the repository's sql/), the job
+Real servers on free ports (Apache Kafka, PostgreSQL + MobilityDB with the repository's sql/), the job
 (services/flink-job/locations_job.py) on a local MiniCluster at parallelism 1:
 
 1. throughput: N points already in locations_topic when the job starts; the sustained rate is the slope

