@@ -32,7 +32,8 @@ LOCATIONS = Topic("locations_topic", 6, 7 * DAY_MS, key="vehicle id", dlq="locat
 WEBSOCKET_UPDATES = Topic("websocket_updates_topic", 6, 1 * HOUR_MS, key="vehicle id")
 LOCATIONS_DLQ = Topic("locations_dlq", 1, 14 * DAY_MS, key="")
 WEATHER = Topic("weather_data_v2", 3, 7 * DAY_MS, key="city")
-SENSOR_READINGS = Topic("sensor_readings", 3, 7 * DAY_MS, key="sensor id")
+SENSOR_READINGS = Topic("sensor_readings", 3, 7 * DAY_MS, key="sensor id", dlq="sensor_readings_dlq")
+SENSOR_READINGS_DLQ = Topic("sensor_readings_dlq", 1, 14 * DAY_MS, key="")
 RIDES_RAW = Topic("rides_raw", 6, 7 * DAY_MS, key="ride id", dlq="rides_dlq")
 RIDES_RESULT = Topic("rides_result", 6, 7 * DAY_MS, key="ride id")
 RIDES_DLQ = Topic("rides_dlq", 1, 14 * DAY_MS, key="")
@@ -43,6 +44,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     LOCATIONS_DLQ,
     WEATHER,
     SENSOR_READINGS,
+    SENSOR_READINGS_DLQ,
     RIDES_RAW,
     RIDES_RESULT,
     RIDES_DLQ,
