@@ -137,6 +137,50 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         rows = db.vehicles_in_area(where, win, pg)
         return json_response({"vehicles": rows, "next_offset": next_offset(rows, pg)})
 
+    def offline_after_ms() -> int:
+        return params.duration_ms(
+            request.args, "offline_after", settings.device_offline_after, settings.api_max_window_days
+        )
+
+    def device_status_rows(device_id: str | None = None) -> tuple[list[dict], int]:
+        (limit_ms,) = params.collect(offline_after_ms)
+        rows = db.device_status(now_ms(), limit_ms, device_id)
+        for row in rows:
+            row["status"] = "online" if row.pop("online") else "offline"
+        return rows, limit_ms
+
+    @app.get("/api/devices/status")
+    def devices_status() -> Response:
+        rows, limit_ms = device_status_rows()
+        online = sum(row["status"] == "online" for row in rows)
+        return json_response(
+            {
+                "offline_after_s": limit_ms / 1000,
+                "online": online,
+                "offline": len(rows) - online,
+                "devices": rows,
+            }
+        )
+
+    @app.get("/api/devices/<vehicle:device_id>/latest")
+    def device_latest(device_id: str) -> Response:
+        (vid,) = params.collect(lambda: params.vehicle_id(device_id))
+        rows, _ = device_status_rows(vid)
+        if not rows:
+            return error_response(404, "not_found", f"no point stored for device {vid!r}")
+        return json_response(rows[0])
+
+    @app.get("/api/devices/<vehicle:device_id>/history")
+    def device_history(device_id: str) -> Response:
+        vid, span_ms, pg = params.collect(
+            lambda: params.vehicle_id(device_id),
+            lambda: params.duration_ms(request.args, "duration", "5m", settings.api_max_window_days),
+            page,
+        )
+        end = now_ms()
+        rows = db.device_history(vid, end - span_ms, end, pg.limit)
+        return json_response({"device_id": vid, "start": end - span_ms, "end": end, "points": rows})
+
     @app.get("/health")
     def health() -> Response:
         try:

@@ -59,6 +59,28 @@ class Database:
             keys = ("vehicle_id", "ts", "lon", "lat", "speed", "heading")
             return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
+    def device_status(
+        self, now_ms: int, offline_after_ms: int, device_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT device_id, {MS.format('last_seen')}, extract(epoch FROM age)::float8, online,"
+                f" lon, lat, speed, heading FROM device_status({TO_TS}, %s * interval '1 millisecond', %s)",
+                (now_ms, offline_after_ms, device_id),
+            )
+            keys = ("device_id", "last_seen", "age_s", "online", "lon", "lat", "speed", "heading")
+            return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
+    def device_history(self, device_id: str, start_ms: int, end_ms: int, limit: int) -> list[dict[str, Any]]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {MS.format('ts')}, lon, lat, speed, heading, battery"
+                f" FROM device_history(%s, {TO_TS}, {TO_TS}, %s)",
+                (device_id, start_ms, end_ms, limit),
+            )
+            keys = ("ts", "lon", "lat", "speed", "heading", "battery")
+            return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
     def trajectory_trips(self, vehicle_id: str, window: Window) -> list[dict[str, Any]]:
         with self.cursor() as cur:
             cur.execute(

@@ -36,6 +36,24 @@ _TRIP = {
     },
 }
 _ERROR = {"description": "invalid parameter: the body names each field and reason"}
+_DEVICE = {"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_DURATION = {
+    "schema": {"type": "string", "pattern": "^[0-9]+[smhd]$", "examples": ["5m"]},
+    "description": "a whole number of s, m, h or d",
+}
+_DEVICE_STATUS = {
+    "type": "object",
+    "properties": {
+        "device_id": {"type": "string"},
+        "status": {"enum": ["online", "offline"]},
+        "last_seen": {"type": "integer", "description": "epoch ms of the newest point"},
+        "age_s": {"type": "number", "description": "seconds since last_seen"},
+        "lon": {"type": "number"},
+        "lat": {"type": "number"},
+        "speed": {"type": ["number", "null"], "description": "m/s"},
+        "heading": {"type": ["number", "null"]},
+    },
+}
 
 
 def _get(summary: str, parameters: list, body: dict) -> dict:
@@ -93,6 +111,29 @@ OPENAPI = {
             "Vehicles inside an area during a time window, with their first and last time inside",
             [_START, _END, _BBOX, _POLYGON, _LIMIT, _OFFSET],
             {"type": "object", "properties": {"vehicles": {"type": "array"}, **_PAGE}},
+        ),
+        "/api/devices/status": _get(
+            "Every device: online or offline (silent longer than offline_after), last seen, last speed",
+            [{"name": "offline_after", "in": "query", **_DURATION}],
+            {
+                "type": "object",
+                "properties": {
+                    "offline_after_s": {"type": "number"},
+                    "online": {"type": "integer"},
+                    "offline": {"type": "integer"},
+                    "devices": {"type": "array", "items": _DEVICE_STATUS},
+                },
+            },
+        ),
+        "/api/devices/{device_id}/latest": _get(
+            "A device's newest point and status (404 when it never sent one)",
+            [_DEVICE, {"name": "offline_after", "in": "query", **_DURATION}],
+            _DEVICE_STATUS,
+        ),
+        "/api/devices/{device_id}/history": _get(
+            "A device's points over the last duration (default 5m), oldest first",
+            [_DEVICE, {"name": "duration", "in": "query", **_DURATION}, _LIMIT],
+            {"type": "object", "properties": {"points": {"type": "array"}}},
         ),
         "/health": {
             "get": {"summary": "200 when MobilityDB answers", "responses": {"200": {"description": "OK"}}}

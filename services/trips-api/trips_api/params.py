@@ -156,6 +156,21 @@ def polygon(args: Mapping[str, str]) -> str | None:
     return orjson.dumps({"type": "Polygon", "coordinates": clean}).decode()
 
 
+DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_ms(args: Mapping[str, str], name: str, default: str, max_days: float) -> int:
+    """``5m``, ``30s``, ``2h``, ``1d`` (the device prototype's ``?duration=``) -> milliseconds, bounded."""
+    raw = args.get(name, default).strip()
+    number, unit = raw[:-1], raw[-1:]
+    if unit not in DURATION_UNITS_S or not number.isdigit() or len(number) > 9:
+        raise ParamError([FieldError(name, "must be a whole number followed by s, m, h or d (e.g. 5m)")])
+    value = int(number) * DURATION_UNITS_S[unit] * 1000
+    if value <= 0 or value > max_days * DURATION_UNITS_S["d"] * 1000:
+        raise ParamError([FieldError(name, f"must be more than 0 and at most {max_days:g} days")])
+    return value
+
+
 def vehicle_id(raw: str) -> str:
     """The vehicle id of a path (``/`` allowed: OwnTracks ``user/device``), as every source writes it."""
     try:

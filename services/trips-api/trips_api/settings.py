@@ -24,3 +24,5 @@ class Settings(ServiceSettings):
     api_max_limit: int = 1_000
     api_max_window_days: float = 31
     """Longest time window one request may ask for."""
+    device_offline_after: str = "5m"
+    """/api/devices/status: a device silent for longer is offline (``?offline_after=`` overrides it)."""
