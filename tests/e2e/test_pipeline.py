@@ -6,7 +6,7 @@ import time
 import uuid
 
 import requests
-from pipeline import live_positions, post_points, stored_points, wait_for
+from pipeline import live_positions, post_points, stored_points, token_headers, wait_for
 
 PIPELINE_TIMEOUT = (
     120  # the Flink job's first checkpoint-free start can take a while on a busy 2-core machine
@@ -45,7 +45,8 @@ def test_points_reach_mobilitydb_the_live_feed_and_the_history_api(platform):
         latest = max(vehicles[v], key=lambda p: p[2])
         assert (live[v]["lon"], live[v]["lat"]) == (latest[0], latest[1])
 
-    latest = requests.get(f"{platform.api_url}/api/vehicles/latest", timeout=10).json()["vehicles"]
+    latest = requests.get(f"{platform.api_url}/api/vehicles/latest", headers=token_headers(), timeout=10)
+    latest = latest.json()["vehicles"]
     assert {v["vehicle_id"] for v in latest} >= set(ids)
 
     trips = wait_for(
@@ -55,6 +56,7 @@ def test_points_reach_mobilitydb_the_live_feed_and_the_history_api(platform):
             for t in requests.get(
                 f"{platform.api_url}/api/trips",
                 params={"start": (now - 120) * 1000, "end": (now + 60) * 1000, "limit": 1000},
+                headers=token_headers(),
                 timeout=10,
             ).json()["trips"]
             if t["vehicle_id"] in ids

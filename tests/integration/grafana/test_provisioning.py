@@ -119,7 +119,15 @@ def vehicle_line(vehicle: str, source: str, minutes_ago: float, speed: float) ->
 
 
 @pytest.fixture(scope="module")
-def loaded(influxdb):
+def loaded(tmp_path_factory):
+    """An InfluxDB of its own: the panels count everything in the bucket, other tests included."""
+    from localservers.influxdb import InfluxDBServer
+
+    with InfluxDBServer(tmp_path_factory.mktemp("grafana-influxdb")) as influxdb:
+        yield load(influxdb)
+
+
+def load(influxdb):
     lines = [
         weather_line("Paris", 30, 20.0),
         weather_line("Paris", 0.2, 22.0, rain=1, storm=1),
