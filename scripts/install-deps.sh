@@ -69,6 +69,18 @@ if [[ -x $ROOT/scripts/install-mobilitydb.sh ]]; then
   "$ROOT/scripts/install-mobilitydb.sh"
 fi
 
+# Apache Kafka (KRaft) for the local servers and the compose stand-in: jars from Maven Central.
+"$ROOT/scripts/install-kafka.sh"
+
+# InfluxDB OSS 1.13 with the v2 write API, built from the Go module proxy (+ libflux from crates.io).
+"$ROOT/scripts/install-influxdb.sh" >/dev/null
+
+# OpenSearch 2.19 (Elasticsearch's stand-in in tests and `make local`): jars from Maven Central.
+"$ROOT/scripts/install-opensearch.sh" >/dev/null
+
+# Telegraf with only the project's plugins, built from the Go module proxy.
+"$ROOT/scripts/install-telegraf.sh" >/dev/null
+
 # PyFlink in its own venv (it pins many packages of its own).
 if [[ -x $ROOT/services/flink-job/install-local.sh ]]; then
   "$ROOT/services/flink-job/install-local.sh"

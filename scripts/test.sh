@@ -11,7 +11,7 @@ trap 'rm -rf "$REPORTS"' EXIT
 scripts/install-deps.sh
 scripts/lint.sh
 (cd frontend && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$REPORTS/frontend.xml")
-"$VENV/bin/python" -m pytest tests/unit tests/static tests/integration tests/e2e --junitxml="$REPORTS/local.xml" "$@"
+"$VENV/bin/python" -m pytest tests/unit tests/static tests/integration tests/campaign tests/e2e tests/faults --junitxml="$REPORTS/local.xml" "$@"
 
 if [[ ${CI:-} != true && ${GEOSTREAM_SKIP_COMPOSE:-} == 1 ]]; then
   echo "compose smoke test skipped (GEOSTREAM_SKIP_COMPOSE=1)"

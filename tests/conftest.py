@@ -35,6 +35,45 @@ def kafka(workdir: Path):
 
 
 @pytest.fixture(scope="session")
+def opensearch(workdir: Path):
+    """A real OpenSearch 2.19 node (Elasticsearch's stand-in; see tests/SEARCH_ENGINE.md)."""
+    from localservers.opensearch import OpenSearchServer
+
+    server = OpenSearchServer(workdir / "opensearch").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def es_shim(opensearch):
+    """The test-only proxy that lets the official ``elasticsearch`` 8.x client talk to OpenSearch."""
+    from support.search_shim import ElasticsearchShim
+
+    shim = ElasticsearchShim(opensearch.url).start()
+    yield shim
+    shim.stop()
+
+
+@pytest.fixture
+def es(es_shim):
+    """The official ``elasticsearch`` client, pointed at the session's OpenSearch through the shim."""
+    from support.search_shim import elasticsearch_client
+
+    client = elasticsearch_client(es_shim)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def influxdb(workdir: Path):
+    from localservers.influxdb import InfluxDBServer
+
+    server = InfluxDBServer(workdir / "influxdb").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def mosquitto(workdir: Path):
     from localservers import MosquittoServer
 

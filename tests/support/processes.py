@@ -20,6 +20,12 @@ PYTHONPATH = os.pathsep.join(
         "services/dataset-loader",
         "services/trips-api",
         "services/weather-producer",
+        "services/udp-ingest",
+        "services/es-indexer",
+        "services/buoy-simulator",
+        "services/ride-producer",
+        "services/rides-lake",
+        "services/rides-analytics",
         "scripts",
     )
 )
