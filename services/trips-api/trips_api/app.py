@@ -16,9 +16,10 @@ import psycopg2
 from flask import Flask, Response, g, request
 from werkzeug.routing import PathConverter
 
+from geostream.access import bearer_token, parse_list
 from geostream.web import error_response, json_errors, json_response
 from trips_api import metrics, params
-from trips_api.access import AccessPolicy, RateLimiter, bearer_token, parse_list, retry_after
+from trips_api.access import AccessPolicy, RateLimiter, retry_after
 from trips_api.db import Area, Database
 from trips_api.openapi import OPENAPI
 from trips_api.settings import Settings

@@ -11,17 +11,14 @@ With neither ``RELAY_TOKENS`` nor ``RELAY_ALLOWED_ORIGINS`` set, the feed is ope
 
 from __future__ import annotations
 
-import hmac
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from geostream.access import token_accepted
+
 SUBPROTOCOL_PREFIX = "bearer."
-
-
-def parse_list(spec: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in spec.split(",") if item.strip())
 
 
 def query_token(path: str) -> str | None:
@@ -35,16 +32,6 @@ def subprotocol_token(offered: Sequence[str]) -> tuple[str, str] | None:
         if protocol.startswith(SUBPROTOCOL_PREFIX) and len(protocol) > len(SUBPROTOCOL_PREFIX):
             return protocol, protocol[len(SUBPROTOCOL_PREFIX) :]
     return None
-
-
-def token_accepted(token: str | None, tokens: tuple[str, ...]) -> bool:
-    if token is None:
-        return False
-    given = token.encode("utf-8", errors="replace")
-    found = False
-    for candidate in tokens:
-        found |= hmac.compare_digest(given, candidate.encode("utf-8"))
-    return found
 
 
 @dataclass(frozen=True)

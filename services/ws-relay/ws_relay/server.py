@@ -27,8 +27,9 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from geostream.access import parse_list
 from geostream.health import health_status
-from ws_relay.access import AccessPolicy, ConnectionsPerAddress, parse_list, query_token, subprotocol_token
+from ws_relay.access import AccessPolicy, ConnectionsPerAddress, query_token, subprotocol_token
 from ws_relay.geo import BBoxError, bbox_from_path
 from ws_relay.hub import Hub, finish_sender
 from ws_relay.kafka_source import KafkaSource

@@ -1,6 +1,7 @@
 import pytest
 
-from trips_api.access import AccessPolicy, RateLimiter, bearer_token, parse_list, retry_after
+from geostream.access import bearer_token, parse_list
+from trips_api.access import AccessPolicy, RateLimiter, retry_after
 
 
 @pytest.mark.parametrize(
