@@ -1,4 +1,4 @@
-"""Building blocks shared by the PyFlink jobs (rides_job.py; locations_job.py could use them too).
+"""Building blocks shared by the PyFlink jobs (locations_job.py, rides_job.py).
 
 SQL text helpers, a Kafka source that reads values as raw text (so no record can fail deserialisation
 and poison records reach a DLQ through SQL), Kafka sink options, the restart and checkpoint settings,
@@ -181,16 +181,30 @@ def prepare_local_jvm() -> None:
     os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '-Xmx1g')} -Djava.io.tmpdir={scratch}"
 
 
+class _QuietWhenStopping(logging.Filter):
+    """py4j logs a traceback for every call that finds the JVM gone; expected once we are stopping."""
+
+    def __init__(self, shutdown: Shutdown):
+        super().__init__()
+        self.shutdown = shutdown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.shutdown.requested and f"{os.sep}py4j{os.sep}" in record.pathname)
+
+
 def run(service: str, job_name: str, build: Callable[[], object], describe: dict[str, object]) -> int:
     """Submit the job: to the cluster of ``flink run`` (and return), or to a local MiniCluster, then
     keep it running until SIGTERM/SIGINT and cancel it."""
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logger = setup_logging(service, level)
+    # `flink run` starts this script with the gateway of its client JVM; on our own we start a MiniCluster.
     local = "PYFLINK_GATEWAY_PORT" not in os.environ
     if local:
         prepare_local_jvm()
     logger.info("starting", extra={"mode": "local" if local else "cluster", "settings": describe})
     shutdown = Shutdown(install=local)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_QuietWhenStopping(shutdown))
     result = build().execute()
     logger.setLevel(level)  # PyFlink's imports lower the root logger
     client = result.get_job_client()

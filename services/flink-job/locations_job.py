@@ -9,14 +9,10 @@ records never leave the JVM and the Python process only builds and submits the p
 
 from __future__ import annotations
 
-import atexit
 import logging
 import math
 import os
-import shutil
 import sys
-import tempfile
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,29 +22,16 @@ try:
 except ImportError:  # run from a checkout without PYTHONPATH: the shared package sits next to this service
     sys.path.insert(0, str(HERE.parent / "geostream"))
 
+from flink_common import build_statement_set, env_int, lit, run, with_options  # noqa: E402
+
 from geostream.identity import VEHICLE_ID_MAX_LEN  # noqa: E402
-from geostream.lifecycle import Shutdown  # noqa: E402
 from geostream.locations import OPTIONAL_RANGES  # noqa: E402
-from geostream.logs import setup_logging  # noqa: E402
 from geostream.timestamps import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, ms_to_rfc3339  # noqa: E402
 from geostream.topics import LOCATIONS, LOCATIONS_DLQ, WEBSOCKET_UPDATES  # noqa: E402
 
 JOB_NAME = "geostream-locations"
 SERVICE = "flink-job"
 log = logging.getLogger(SERVICE)
-
-
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise SystemExit(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -88,16 +71,16 @@ class Settings:
             jdbc_password=env("JDBC_PASSWORD") or env("POSTGRES_PASSWORD") or "postgres",
             jdbc_driver=env("JDBC_DRIVER", "org.postgresql.Driver"),
             jdbc_table=env("JDBC_TABLE", "vehicle_points"),
-            jdbc_flush_max_rows=_env_int("JDBC_FLUSH_MAX_ROWS", 5000, 1),
-            jdbc_flush_interval_ms=_env_int("JDBC_FLUSH_INTERVAL_MS", 200),
-            jdbc_max_retries=_env_int("JDBC_MAX_RETRIES", 3),
-            max_future_ms=_env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
-            min_event_time_ms=_env_int("MIN_EVENT_TIME_MS", DEFAULT_MIN_TS_MS),
-            repair_batch=_env_int("TRAJECTORY_REPAIR_BATCH", 100),
-            restart_max_backoff_ms=_env_int("RESTART_MAX_BACKOFF_MS", 30_000, 1000),
-            checkpoint_interval_ms=_env_int("CHECKPOINT_INTERVAL_MS", 10_000, 100),
+            jdbc_flush_max_rows=env_int("JDBC_FLUSH_MAX_ROWS", 5000, 1),
+            jdbc_flush_interval_ms=env_int("JDBC_FLUSH_INTERVAL_MS", 200),
+            jdbc_max_retries=env_int("JDBC_MAX_RETRIES", 3),
+            max_future_ms=env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
+            min_event_time_ms=env_int("MIN_EVENT_TIME_MS", DEFAULT_MIN_TS_MS),
+            repair_batch=env_int("TRAJECTORY_REPAIR_BATCH", 100),
+            restart_max_backoff_ms=env_int("RESTART_MAX_BACKOFF_MS", 30_000, 1000),
+            checkpoint_interval_ms=env_int("CHECKPOINT_INTERVAL_MS", 10_000, 100),
             checkpoint_dir=env("FLINK_CHECKPOINT_DIR", ""),
-            parallelism=_env_int("FLINK_PARALLELISM", 1, 1),
+            parallelism=env_int("FLINK_PARALLELISM", 1, 1),
         )
 
     def public(self) -> dict[str, object]:
@@ -105,15 +88,6 @@ class Settings:
 
 
 # -- SQL building blocks ----------------------------------------------------------------------------
-
-
-def lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def with_options(options: dict[str, str]) -> str:
-    return ",\n  ".join(f"{lit(k)} = {lit(v)}" for k, v in options.items())
 
 
 def jv(key: str) -> str:
@@ -519,110 +493,12 @@ def statements(s: Settings) -> list[str]:
 
 
 def build(s: Settings):
-    from pyflink.table import EnvironmentSettings, TableEnvironment
-
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = t_env.get_config()
-    for key, value in table_config(s).items():
-        config.set(key, value)
-    statement_set = t_env.create_statement_set()
-    for sql in statements(s):
-        if sql.lstrip().startswith("INSERT"):
-            statement_set.add_insert_sql(sql)
-        else:
-            t_env.execute_sql(sql)
-    return statement_set
-
-
-# -- process ----------------------------------------------------------------------------------------
-
-
-SCRATCH_PREFIX = "geostream-flink-"
-
-
-def remove_orphaned_scratch_dirs() -> None:
-    """Scratch directories of earlier runs whose process is gone."""
-    for owner in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*/owner.pid"):
-        try:
-            os.kill(int(owner.read_text()), 0)
-        except ProcessLookupError:
-            shutil.rmtree(owner.parent, ignore_errors=True)
-        except (OSError, ValueError):
-            continue
-
-
-def prepare_local_jvm() -> None:
-    """Defaults for the MiniCluster JVM that PyFlink starts when this script runs on its own."""
-    os.environ.setdefault("FLINK_CONF_DIR", str(HERE / "conf"))
-    os.environ.setdefault("FLINK_LOG_DIR", os.path.join(tempfile.gettempdir(), "geostream-flink-log"))
-    # Flink unpacks its RPC system (a 20 MB jar) and blobs into java.io.tmpdir at every start and leaves
-    # them behind when the JVM is stopped: a private directory, removed when this process exits, or by
-    # the next start when this process was killed (SIGKILL runs no atexit).
-    remove_orphaned_scratch_dirs()
-    scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
-    Path(scratch, "owner.pid").write_text(str(os.getpid()))
-    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    os.environ["JVM_ARGS"] = f"{os.environ.get('JVM_ARGS', '-Xmx1g')} -Djava.io.tmpdir={scratch}"
-
-
-class _QuietWhenStopping(logging.Filter):
-    """py4j logs a traceback for every call that finds the JVM gone; expected once we are stopping."""
-
-    def __init__(self, shutdown: Shutdown):
-        super().__init__()
-        self.shutdown = shutdown
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.shutdown.requested and f"{os.sep}py4j{os.sep}" in record.pathname)
+    return build_statement_set(table_config(s), statements(s))
 
 
 def main() -> int:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logger = setup_logging(SERVICE, level)
-    # Creating the TableEnvironment (apache_beam, imported by PyFlink) lowers the root logger to WARNING.
-    logger.setLevel(level)
-    # `flink run` starts this script with the gateway of its client JVM; on our own we start a MiniCluster.
-    local = "PYFLINK_GATEWAY_PORT" not in os.environ
-    if local:
-        prepare_local_jvm()
     s = Settings.from_env()
-    logger.info("starting", extra={"mode": "local" if local else "cluster", "settings": s.public()})
-    shutdown = Shutdown(install=local)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_QuietWhenStopping(shutdown))
-
-    result = build(s).execute()
-    client = result.get_job_client()
-    job_id = str(client.get_job_id()) if client is not None else None
-    logger.info("job submitted", extra={"job_id": job_id, "job_name": JOB_NAME})
-    if not local:
-        return 0  # the cluster owns the job from here on
-
-    ended: dict[str, BaseException | None] = {}
-
-    def wait_for_job() -> None:
-        try:
-            result.wait()
-            ended["error"] = None
-        except BaseException as exc:
-            ended["error"] = exc
-        shutdown.request()
-
-    threading.Thread(target=wait_for_job, name="job-waiter", daemon=True).start()
-    shutdown.wait()
-    if "error" in ended:
-        if not ended["error"]:
-            logger.error("job finished on its own", extra={"job_id": job_id})
-        else:
-            logger.error("job failed", extra={"job_id": job_id}, exc_info=ended["error"])
-        return 1
-    logger.info("stopping: cancelling the job", extra={"job_id": job_id, "signal": shutdown.signal_name})
-    try:
-        client.cancel().result()
-    except Exception:  # the JVM got the signal too (same process group) and is gone already
-        logger.info("the MiniCluster had already stopped", extra={"job_id": job_id})
-    logger.info("stopped", extra={"job_id": job_id})
-    return 0
+    return run(SERVICE, JOB_NAME, lambda: build(s), s.public())
 
 
 if __name__ == "__main__":
