@@ -1,4 +1,4 @@
-"""Writes ``buoys.ndjson``, the Kibana saved objects of the Buoys dashboard.
+"""Writes ``buoys.ndjson`` and ``rides.ndjson``, the Kibana saved objects of the Buoys and Rides dashboards.
 
 Run ``python kibana/build_saved_objects.py`` after editing this file.
 
@@ -339,7 +339,16 @@ def sensor_table() -> dict:
     }
 
 
-def dashboard(panels: list[tuple[dict, dict]]) -> dict:
+def dashboard(
+    panels: list[tuple[dict, dict]],
+    dashboard_id: str = "buoys-dashboard",
+    title: str = "Buoys",
+    description: str = "Buoy sensors off Banyuls-sur-Mer: positions, readings and sensor status",
+    time_from: str = "now-15m",
+    panel_time_ranges: dict[str, dict] | None = None,
+) -> dict:
+    """``panel_time_ranges``: saved object id -> the panel's own time range (Kibana's "customize time
+    range"), for panels whose data arrive slower than the dashboard's range."""
     panel_list, references = [], []
     for index, (saved, grid) in enumerate(panels, start=1):
         panel_id = f"panel-{index}"
@@ -348,21 +357,28 @@ def dashboard(panels: list[tuple[dict, dict]]) -> dict:
                 "type": saved["type"],
                 "panelIndex": panel_id,
                 "gridData": {**grid, "i": panel_id},
-                "embeddableConfig": {"enhancements": {}},
+                "embeddableConfig": {
+                    "enhancements": {},
+                    **(
+                        {"timeRange": panel_time_ranges[saved["id"]]}
+                        if saved["id"] in (panel_time_ranges or {})
+                        else {}
+                    ),
+                },
                 "panelRefName": f"panel_{panel_id}",
             }
         )
         references.append({"type": saved["type"], "id": saved["id"], "name": f"{panel_id}:panel_{panel_id}"})
     return {
         "type": "dashboard",
-        "id": "buoys-dashboard",
+        "id": dashboard_id,
         "attributes": {
-            "title": "Buoys",
-            "description": "Buoy sensors off Banyuls-sur-Mer: positions, readings and sensor status",
+            "title": title,
+            "description": description,
             "panelsJSON": json.dumps(panel_list),
             "optionsJSON": json.dumps({"useMargins": True, "syncColors": True, "hidePanelTitles": False}),
             "timeRestore": True,
-            "timeFrom": "now-15m",
+            "timeFrom": time_from,
             "timeTo": "now",
             "refreshInterval": {"pause": False, "value": 10000},
             "kibanaSavedObjectMeta": {
@@ -393,9 +409,376 @@ def saved_objects() -> list[dict]:
     return [data_view(), temperature, humidity, pressure, positions, table, board]
 
 
-def render() -> str:
-    return "".join(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n" for obj in saved_objects())
+# --- Rides (issue 12): the rides index (es-indexer) and the rides-revenue index (rides-analytics) ---
+
+RIDES_VIEW_ID = "rides"
+REVENUE_VIEW_ID = "rides-revenue"
+
+
+def rides_data_views() -> list[dict]:
+    # "rides*" would also take the rides-revenue index: excluded, so the view holds the rides only.
+    return [
+        {
+            "type": "index-pattern",
+            "id": RIDES_VIEW_ID,
+            "attributes": {"title": "rides*,-rides-revenue*", "name": "Rides", "timeFieldName": "ts"},
+            "references": [],
+            "coreMigrationVersion": CORE_VERSION,
+            "typeMigrationVersion": "8.0.0",
+        },
+        {
+            "type": "index-pattern",
+            "id": REVENUE_VIEW_ID,
+            "attributes": {
+                "title": "rides-revenue*",
+                "name": "Rides revenue by zone",
+                "timeFieldName": "@timestamp",
+            },
+            "references": [],
+            "coreMigrationVersion": CORE_VERSION,
+            "typeMigrationVersion": "8.0.0",
+        },
+    ]
+
+
+def count_column(label: str) -> dict:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "operationType": "count",
+        "sourceField": "___records___",
+        "isBucketed": False,
+        "scale": "ratio",
+        "params": {"emptyAsNull": True},
+    }
+
+
+def metric_column(operation: str, field: str, label: str, decimals: int = 2, **params) -> dict:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "operationType": operation,
+        "sourceField": field,
+        "isBucketed": False,
+        "scale": "ratio",
+        "params": {
+            **params,
+            "format": {"id": "number", "params": {"decimals": decimals}},
+        },
+    }
+
+
+def terms_column(field: str, label: str, size: int, order_by: dict, data_type: str = "string") -> dict:
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": data_type,
+        "operationType": "terms",
+        "sourceField": field,
+        "isBucketed": True,
+        "scale": "ordinal",
+        "params": {
+            "size": size,
+            "orderBy": order_by,
+            "orderDirection": "desc" if order_by["type"] == "column" else "asc",
+            "otherBucket": False,
+            "missingBucket": False,
+        },
+    }
+
+
+def lens(
+    object_id: str,
+    title: str,
+    description: str,
+    view_id: str,
+    visualization_type: str,
+    columns: dict[str, dict],
+    visualization: dict,
+) -> dict:
+    layer = "layer1"
+    return {
+        "type": "lens",
+        "id": object_id,
+        "attributes": {
+            "title": title,
+            "description": description,
+            "visualizationType": visualization_type,
+            "state": {
+                "datasourceStates": {
+                    "formBased": {
+                        "layers": {layer: {"columnOrder": list(columns), "columns": columns}},
+                    }
+                },
+                "visualization": visualization,
+                "query": {"query": "", "language": "kuery"},
+                "filters": [],
+            },
+        },
+        "references": [
+            {"type": "index-pattern", "id": view_id, "name": f"indexpattern-datasource-layer-{layer}"}
+        ],
+        "coreMigrationVersion": CORE_VERSION,
+        "typeMigrationVersion": "8.9.0",
+    }
+
+
+def bar_chart(x: str, accessors: list[str], split: str | None = None, horizontal: bool = False) -> dict:
+    series = "bar_horizontal_stacked" if horizontal else "bar_stacked"
+    layer = {
+        "layerId": "layer1",
+        "layerType": "data",
+        "seriesType": series,
+        "xAccessor": x,
+        "accessors": accessors,
+    }
+    if split is not None:
+        layer["splitAccessor"] = split
+    return {
+        "preferredSeriesType": series,
+        "legend": {"isVisible": split is not None, "position": "right"},
+        "valueLabels": "hide",
+        "layers": [layer],
+    }
+
+
+def rides_per_minute() -> dict:
+    columns = {
+        "minute": {
+            "label": "Minute",
+            "customLabel": True,
+            "dataType": "date",
+            "operationType": "date_histogram",
+            "sourceField": "ts",
+            "isBucketed": True,
+            "scale": "interval",
+            "params": {"interval": "1m", "includeEmptyRows": True, "dropPartials": False},
+        },
+        "rides": count_column("Rides"),
+    }
+    return lens(
+        "rides-per-minute",
+        "Rides: rides per minute",
+        "Number of priced rides per minute of ride time (ts)",
+        RIDES_VIEW_ID,
+        "lnsXY",
+        columns,
+        bar_chart("minute", ["rides"]),
+    )
+
+
+def rides_metric(object_id: str, field: str, label: str, description: str) -> dict:
+    return lens(
+        object_id,
+        f"Rides: {label.split(' (', maxsplit=1)[0].lower()}",
+        description,
+        RIDES_VIEW_ID,
+        "lnsMetric",
+        {"value": metric_column("average", field, label, emptyAsNull=True)},
+        {"layerId": "layer1", "layerType": "data", "metricAccessor": "value"},
+    )
+
+
+def rides_by_comfort() -> dict:
+    columns = {
+        "comfort": terms_column("comfort", "Comfort", 3, {"type": "column", "columnId": "rides"}),
+        "rides": count_column("Rides"),
+    }
+    return lens(
+        "rides-by-comfort",
+        "Rides: distribution by comfort",
+        "Share of rides per comfort level (low, medium, high)",
+        RIDES_VIEW_ID,
+        "lnsPie",
+        columns,
+        {
+            "shape": "donut",
+            "layers": [
+                {
+                    "layerId": "layer1",
+                    "layerType": "data",
+                    "primaryGroups": ["comfort"],
+                    "metrics": ["rides"],
+                    "numberDisplay": "percent",
+                    "categoryDisplay": "default",
+                    "legendDisplay": "default",
+                    "nestedLegend": False,
+                }
+            ],
+        },
+    )
+
+
+def revenue_by_comfort() -> dict:
+    columns = {
+        "comfort": terms_column("comfort", "Comfort", 3, {"type": "column", "columnId": "revenue"}),
+        "revenue": metric_column("sum", "price_total", "Revenue", emptyAsNull=True),
+    }
+    return lens(
+        "rides-revenue-by-comfort",
+        "Rides: revenue by comfort",
+        "Sum of price_total per comfort level over the selected time range",
+        RIDES_VIEW_ID,
+        "lnsXY",
+        columns,
+        bar_chart("comfort", ["revenue"]),
+    )
+
+
+def revenue_by_zone() -> dict:
+    """rides-analytics writes one snapshot per run (each over the whole lake): the latest value of each
+    (zone, comfort) is the current revenue; a sum would add the snapshots up."""
+    columns = {
+        "zone": terms_column(
+            "cluster_id", "Zone", 20, {"type": "alphabetical", "fallback": True}, data_type="number"
+        ),
+        "comfort": terms_column("comfort", "Comfort", 3, {"type": "alphabetical", "fallback": True}),
+        "revenue": metric_column(
+            "last_value", "revenue", "Revenue (latest run)", sortField="@timestamp", showArrayValues=False
+        ),
+    }
+    return lens(
+        "rides-revenue-by-zone",
+        "Rides: revenue by zone (KMeans) and comfort",
+        "Latest rides-analytics run: revenue per KMeans zone of the pickups, stacked by comfort",
+        REVENUE_VIEW_ID,
+        "lnsXY",
+        columns,
+        bar_chart("zone", ["revenue"], split="comfort"),
+    )
+
+
+def points_layer(layer_id: str, label: str, geo_field: str, color: str, ref_name: str) -> dict:
+    return {
+        "id": layer_id,
+        "type": "GEOJSON_VECTOR",
+        "label": label,
+        "sourceDescriptor": {
+            "type": "ES_SEARCH",
+            "id": f"{layer_id}-source",
+            "indexPatternRefName": ref_name,
+            "geoField": geo_field,
+            # Documents up to the limit, then clusters of them (a busy hour has many rides).
+            "scalingType": "CLUSTERS",
+            "sortField": "ts",
+            "sortOrder": "desc",
+            "tooltipProperties": ["ride_id", "ts", "comfort", "distance_km", "price_total"],
+            "applyGlobalQuery": True,
+            "applyGlobalTime": True,
+            "applyForceRefresh": True,
+        },
+        "visible": True,
+        "alpha": 0.8,
+        "minZoom": 0,
+        "maxZoom": 24,
+        "includeInFitToBounds": True,
+        "joins": [],
+        "style": {
+            "type": "VECTOR",
+            "isTimeAware": True,
+            "properties": {
+                "fillColor": {"type": "STATIC", "options": {"color": color}},
+                "lineColor": {"type": "STATIC", "options": {"color": "#ffffff"}},
+                "lineWidth": {"type": "STATIC", "options": {"size": 1}},
+                "iconSize": {"type": "STATIC", "options": {"size": 6}},
+                "symbolizeAs": {"options": {"value": "circle"}},
+                "icon": {"type": "STATIC", "options": {"value": "marker"}},
+            },
+        },
+    }
+
+
+def rides_map() -> dict:
+    layers = [
+        {
+            "id": "basemap",
+            "type": "EMS_VECTOR_TILE",
+            "label": "Basemap",
+            "sourceDescriptor": {"type": "EMS_TMS", "isAutoSelect": True, "lightModeDefault": "road_map"},
+            "visible": True,
+            "alpha": 1,
+            "minZoom": 0,
+            "maxZoom": 24,
+            "style": {"type": "EMS_VECTOR_TILE", "color": ""},
+            "includeInFitToBounds": True,
+        },
+        points_layer("origins", "Origins (pick-up)", "origin", "#54B399", "layer_1_source_index_pattern"),
+        points_layer(
+            "destinations",
+            "Destinations (drop-off)",
+            "destination",
+            "#E7664C",
+            "layer_2_source_index_pattern",
+        ),
+    ]
+    map_state = {
+        "zoom": 10.5,
+        "center": {"lon": -73.97, "lat": 40.74},
+        "timeFilters": {"from": "now-30m", "to": "now"},
+        "refreshConfig": {"isPaused": False, "interval": 10000},
+        "query": {"query": "", "language": "kuery"},
+        "filters": [],
+        "settings": {"autoFitToDataBounds": True},
+    }
+    return {
+        "type": "map",
+        "id": "rides-map",
+        "attributes": {
+            "title": "Rides: origins and destinations",
+            "description": "Pick-up (green) and drop-off (red) points of the rides, clustered when many",
+            "mapStateJSON": json.dumps(map_state),
+            "layerListJSON": json.dumps(layers),
+            "uiStateJSON": json.dumps({"isLayerTOCOpen": True, "openTOCDetails": []}),
+        },
+        "references": [
+            {"type": "index-pattern", "id": RIDES_VIEW_ID, "name": "layer_1_source_index_pattern"},
+            {"type": "index-pattern", "id": RIDES_VIEW_ID, "name": "layer_2_source_index_pattern"},
+        ],
+        "coreMigrationVersion": CORE_VERSION,
+        "typeMigrationVersion": "8.4.0",
+    }
+
+
+def rides_saved_objects() -> list[dict]:
+    per_minute = rides_per_minute()
+    distance = rides_metric(
+        "rides-average-distance", "distance_km", "Average distance (km)", "Mean haversine distance_km"
+    )
+    price = rides_metric("rides-average-price", "price_total", "Average price", "Mean price_total")
+    comfort = rides_by_comfort()
+    positions = rides_map()
+    revenue = revenue_by_comfort()
+    zones = revenue_by_zone()
+    board = dashboard(
+        [
+            (distance, {"x": 0, "y": 0, "w": 12, "h": 8}),
+            (price, {"x": 12, "y": 0, "w": 12, "h": 8}),
+            (per_minute, {"x": 24, "y": 0, "w": 24, "h": 8}),
+            (positions, {"x": 0, "y": 8, "w": 32, "h": 22}),
+            (comfort, {"x": 32, "y": 8, "w": 16, "h": 11}),
+            (revenue, {"x": 32, "y": 19, "w": 16, "h": 11}),
+            (zones, {"x": 0, "y": 30, "w": 48, "h": 14}),
+        ],
+        dashboard_id="rides-dashboard",
+        title="Rides",
+        description="Ride-hailing in New York: volume, distance, price, comfort, pick-ups and drop-offs, "
+        "revenue by comfort and by KMeans zone",
+        time_from="now-30m",
+        # rides-analytics runs hourly (compose): a day back always holds its latest run.
+        panel_time_ranges={zones["id"]: {"from": "now-24h", "to": "now"}},
+    )
+    return [*rides_data_views(), per_minute, distance, price, comfort, positions, revenue, zones, board]
+
+
+FILES = {"buoys.ndjson": saved_objects, "rides.ndjson": rides_saved_objects}
+
+
+def render(name: str = "buoys.ndjson") -> str:
+    return "".join(json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n" for obj in FILES[name]())
 
 
 if __name__ == "__main__":
-    (HERE / "buoys.ndjson").write_text(render(), encoding="utf-8")
+    for file_name in FILES:
+        (HERE / file_name).write_text(render(file_name), encoding="utf-8")

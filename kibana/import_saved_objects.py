@@ -1,4 +1,5 @@
-"""One-shot: set the ``kibana_system`` password, wait for Kibana, import ``buoys.ndjson`` (overwrite).
+"""One-shot: set the ``kibana_system`` password, wait for Kibana, import the saved objects (overwrite):
+``buoys.ndjson`` then ``rides.ndjson``, one import request per file.
 
 Kibana 8 may not log in to Elasticsearch as ``elastic``: it uses the built-in ``kibana_system`` user, whose
 password this script sets first (when ``ELASTICSEARCH_URL`` and ``KIBANA_SYSTEM_PASSWORD`` are given);
@@ -8,7 +9,8 @@ Idempotent: the objects have fixed ids, so a second run replaces them with the s
 library only (the kibana-setup image installs nothing). Exit 0 when every object was imported.
 
 Environment: ``KIBANA_URL`` (http://kibana:5601), ``KIBANA_USERNAME`` (elastic), ``KIBANA_PASSWORD``,
-``KIBANA_WAIT_S`` (300), ``SAVED_OBJECTS`` (buoys.ndjson next to this script), ``ELASTICSEARCH_URL``
+``KIBANA_WAIT_S`` (300), ``SAVED_OBJECTS`` (comma-separated files; default buoys.ndjson,rides.ndjson
+next to this script), ``ELASTICSEARCH_URL``
 and ``KIBANA_SYSTEM_PASSWORD`` (optional; ``KIBANA_USERNAME``/``KIBANA_PASSWORD`` authenticate the call).
 """
 
@@ -23,6 +25,8 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+
+DEFAULT_FILES = ("buoys.ndjson", "rides.ndjson")
 
 
 def log(msg: str, **fields: object) -> None:
@@ -102,7 +106,9 @@ def set_kibana_system_password(es_url: str, auth: dict[str, str], password: str,
 def main() -> int:
     url = os.environ.get("KIBANA_URL", "http://kibana:5601").rstrip("/")
     auth = headers(os.environ.get("KIBANA_USERNAME", "elastic"), os.environ.get("KIBANA_PASSWORD", ""))
-    path = Path(os.environ.get("SAVED_OBJECTS", Path(__file__).with_name("buoys.ndjson")))
+    here = Path(__file__).resolve().parent
+    names = os.environ.get("SAVED_OBJECTS", "") or ",".join(str(here / n) for n in DEFAULT_FILES)
+    paths = [Path(name.strip()) for name in names.split(",") if name.strip()]
     deadline = time.monotonic() + float(os.environ.get("KIBANA_WAIT_S", "300"))
     es_url = os.environ.get("ELASTICSEARCH_URL", "").rstrip("/")
     system_password = os.environ.get("KIBANA_SYSTEM_PASSWORD", "")
@@ -115,16 +121,22 @@ def main() -> int:
             log("kibana not available in time", url=url)
             return 1
         time.sleep(3)
-    expected = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-    try:
-        result = import_objects(url, auth, path)
-    except urllib.error.HTTPError as exc:
-        log("import refused", status=exc.code, body=exc.read().decode(errors="replace")[:2000])
-        return 1
-    if not result.get("success") or result.get("successCount") != expected:
-        log("import incomplete", expected=expected, result=result)
-        return 1
-    log("saved objects imported", count=expected, file=str(path))
+    for path in paths:
+        expected = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        try:
+            result = import_objects(url, auth, path)
+        except urllib.error.HTTPError as exc:
+            log(
+                "import refused",
+                status=exc.code,
+                body=exc.read().decode(errors="replace")[:2000],
+                file=str(path),
+            )
+            return 1
+        if not result.get("success") or result.get("successCount") != expected:
+            log("import incomplete", expected=expected, result=result, file=str(path))
+            return 1
+        log("saved objects imported", count=expected, file=str(path))
     return 0
 
 

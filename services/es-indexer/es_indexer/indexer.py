@@ -66,14 +66,15 @@ def make_client(settings: Settings) -> Elasticsearch:
 
 
 def install(es: Elasticsearch, settings: Settings, targets: list[IndexTarget]) -> dict[str, bool]:
-    """Lifecycle policies (when the cluster has ILM), index templates and data streams; idempotent.
+    """Lifecycle policies (when the cluster has ILM), index templates, data streams and plain indices;
+    idempotent.
 
     Returns, per index, whether its ILM policy is attached.
     """
     attached: dict[str, bool] = {}
     for target in targets:
         with_ilm = False
-        if settings.ilm != "off":
+        if settings.ilm != "off" and target.lifecycle is not None:
             try:
                 es.ilm.put_lifecycle(name=target.index, body=target.lifecycle(settings))
                 with_ilm = True
@@ -86,7 +87,10 @@ def install(es: Elasticsearch, settings: Settings, targets: list[IndexTarget]) -
                 )
         es.indices.put_index_template(name=target.index, body=target.template(settings, with_ilm))
         try:
-            es.indices.create_data_stream(name=target.index)
+            if target.data_stream:
+                es.indices.create_data_stream(name=target.index)
+            else:
+                es.indices.create(index=target.index)
         except ApiError as exc:
             if exc.status_code != 400 or "already_exists" not in str(exc):
                 raise

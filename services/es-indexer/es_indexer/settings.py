@@ -15,8 +15,9 @@ class Settings(ServiceSettings):
     elasticsearch_ca_certs: str = ""
     """PEM file to verify an HTTPS cluster with; empty uses the system's CAs."""
     elasticsearch_request_timeout_s: float = 30.0
-    indexer_topics: str = "sensor_readings"
-    """Comma-separated topics to index; each must have a target in ``es_indexer.targets``."""
+    indexer_topics: str = "sensor_readings,rides_result"
+    """Comma-separated topics to index; each must have a target in ``es_indexer.targets``. All of them
+    are consumed in the one group ``indexer_group_id``."""
     indexer_group_id: str = "es-indexer"
     batch_max_docs: int = 2000
     batch_max_bytes: int = 5 * 1024 * 1024

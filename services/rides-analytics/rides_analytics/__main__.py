@@ -3,7 +3,8 @@
 One run: train KMeans on the reference pickups, assign every ride of the lake to its nearest zone (by
 origin, DuckDB over the Parquet files, each ride once), write the revenue table back to the lake, draw the
 PNG map and print the table. ``--every`` repeats it every ANALYTICS_INTERVAL_S (the scheduled container).
-``--ndjson`` also writes the ``rides-revenue`` documents (the es-indexer's input) to a file.
+``--ndjson`` also writes the ``rides-revenue`` documents to a file; with ``ELASTICSEARCH_URL`` set they
+are indexed into ``rides-revenue`` (rides_analytics.search).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from geostream.lifecycle import Shutdown
 from geostream.logs import setup_logging
 from rides_analytics.lake import revenue_by_zone, rides_dataset, write_revenue
 from rides_analytics.plot import zones_png
+from rides_analytics.search import index_revenue, make_client
 from rides_analytics.settings import Settings
 from rides_analytics.zones import centroids, read_pickups, revenue_documents, train
 
@@ -52,9 +54,13 @@ def run_once(settings: Settings, reference: str, ndjson: Path | None) -> list[di
         by_cluster[r["cluster_id"]] = by_cluster.get(r["cluster_id"], 0.0) + r["revenue"]
     png = zones_png(points, model, Path(settings.analytics_output_dir) / "zones.png", by_cluster)
     written = write_revenue(settings.lake_root, settings.revenue_prefix, rows, computed_at) if rows else None
+    documents = revenue_documents(rows, computed_at)
     if ndjson is not None:
         ndjson.parent.mkdir(parents=True, exist_ok=True)
-        ndjson.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in revenue_documents(rows, computed_at)))
+        ndjson.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in documents))
+    if settings.elasticsearch_url:
+        with make_client(settings) as es:
+            index_revenue(es, documents, settings.index_replicas)
     print(table_text(rows), flush=True)
     log.info(
         "revenue by zone computed",

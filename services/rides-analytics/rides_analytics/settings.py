@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from geostream.settings import ServiceSettings
 
@@ -22,5 +22,13 @@ class Settings(ServiceSettings):
     """Where the PNG map goes."""
     analytics_interval_s: float = Field(3600.0, gt=0)
     """With --every: seconds between two runs (the scheduled container)."""
+    elasticsearch_url: str = ""
+    """Set: each run also writes its revenue documents to the ``rides-revenue`` index; empty: it does not."""
+    elasticsearch_username: str = "elastic"
+    elasticsearch_password: SecretStr = SecretStr("")
+    """Empty: no authentication (a cluster with security off)."""
+    elasticsearch_ca_certs: str = ""
+    elasticsearch_request_timeout_s: float = Field(30.0, gt=0)
+    index_replicas: int = Field(0, ge=0)
     health_host: str = "0.0.0.0"
     health_port: int = Field(8096, ge=0, le=65535)
