@@ -135,8 +135,10 @@ teardown_network() {
     if ip netns list | grep -qw "^$GS_NETNS"; then
         ip netns del "$GS_NETNS"
     fi
+    # Deleting the namespace destroys the pair asynchronously: the host end may vanish between the check
+    # and the delete, which is as good as deleting it.
     if ip link show "$GS_VETH_HOST" >/dev/null 2>&1; then
-        ip link del "$GS_VETH_HOST"
+        ip link del "$GS_VETH_HOST" 2>/dev/null || ! ip link show "$GS_VETH_HOST" >/dev/null 2>&1
     fi
     rm -rf "/etc/netns/$GS_NETNS"
 }
