@@ -310,6 +310,24 @@ class LocalStack:
             ),
         ]
 
+    def metrics_urls(self) -> dict[str, str]:
+        """telegraf.conf's METRICS_URL_<SERVICE>: every service's /metrics on its local port."""
+        ports = self.ports
+        return {
+            f"METRICS_URL_{name}": f"http://127.0.0.1:{port}/metrics{query}"
+            for name, port, query in (
+                ("HTTP_INGEST", ports.ingest, ""),
+                ("MQTT_BRIDGE", ports.bridge_health, ""),
+                ("WS_RELAY", ports.websocket, "?format=prometheus"),
+                ("TRIPS_API", ports.api, ""),
+                ("WEATHER_PRODUCER", ports.weather_health, ""),
+                ("UDP_INGEST", ports.udp_ingest_health, ""),
+                ("RIDE_PRODUCER", ports.ride_producer_health, ""),
+                ("RIDES_LAKE", ports.rides_lake_health, ""),
+                ("ES_INDEXER", ports.es_indexer_health, ""),
+            )
+        }
+
     def time_series_services(self, kafka: dict[str, str]) -> list[Service]:
         """weather-producer -> weather_data_v2 -> Telegraf (telegraf/telegraf.conf) -> InfluxDB."""
         from localservers.telegraf import telegraf_binary
@@ -327,7 +345,12 @@ class LocalStack:
                 "telegraf",
                 [telegraf_binary(), "--config", str(ROOT / "telegraf/telegraf.conf")],
                 ROOT / "telegraf",
-                {**kafka, **self.influxdb.env(), "TELEGRAF_HEALTH_PORT": str(ports.telegraf_health)},
+                {
+                    **kafka,
+                    **self.influxdb.env(),
+                    "TELEGRAF_HEALTH_PORT": str(ports.telegraf_health),
+                    **self.metrics_urls(),
+                },
                 f"http://127.0.0.1:{ports.telegraf_health}/",
             ),
         ]

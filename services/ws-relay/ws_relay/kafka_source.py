@@ -56,6 +56,8 @@ class KafkaSource:
         self.caught_up = False
         """The start-up look-back has been read: the table holds every vehicle of the TTL window."""
         self.next_offsets: dict[TopicPartition, int] = {}
+        self.end_offsets: dict[TopicPartition, int] = {}
+        """Each partition's high watermark as of the last fetch response (every fetch carries it)."""
         self._targets: dict[TopicPartition, int] = {}
         self._lookback_from = 0
         self._stopping = asyncio.Event()
@@ -66,6 +68,14 @@ class KafkaSource:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def lag(self) -> dict[int, int]:
+        """Records behind each partition's end: its high watermark minus the next offset to read."""
+        return {
+            tp.partition: max(0, end - self.next_offsets[tp])
+            for tp, end in sorted(self.end_offsets.items())
+            if tp in self.next_offsets
+        }
 
     async def run(self) -> None:
         """Consume until :meth:`stop`; a failed session is retried with exponential backoff."""
@@ -127,6 +137,9 @@ class KafkaSource:
                 batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS_PER_POLL)
                 for tp, records in batches.items():
                     self._ingest(tp, records)
+                for tp in tps:
+                    if (end := consumer.highwater(tp)) is not None:
+                        self.end_offsets[tp] = end
                 if self._targets:
                     await self._check_caught_up(consumer)
                 if self._reposition:

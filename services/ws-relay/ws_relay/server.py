@@ -70,6 +70,15 @@ class RelayCollector(Collector):
         for kind, count in sorted(self.relay.stats.malformed.items()):
             malformed.add_metric([kind], count)
         yield malformed
+        # Named and labelled like any consumer's lag, so one dashboard panel sums them all.
+        lag = GaugeMetricFamily(
+            "kafka_consumer_lag",
+            "records behind the end of each partition read (high watermark minus next offset)",
+            labels=["consumer", "topic", "partition"],
+        )
+        for partition, behind in self.relay.source.lag().items():
+            lag.add_metric(["ws-relay", self.relay.source.topic, str(partition)], behind)
+        yield lag
 
 
 def wants_prometheus(request: Request) -> bool:

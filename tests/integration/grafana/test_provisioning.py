@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -118,12 +119,60 @@ def vehicle_line(vehicle: str, source: str, minutes_ago: float, speed: float) ->
     )
 
 
+# Two replicas' /metrics as Telegraf's prometheus input (metric_version 2) stores them: measurement
+# "prometheus", one field per metric, the labels and "url" as tags (test_telegraf_scrapes_services.py).
+INGEST_URL = "http://http-ingest:5000/metrics"
+BRIDGE_URL = "http://mqtt-bridge:8090/metrics"
+RELAY_URL = "http://ws-relay:8082/metrics?format=prometheus"
+MINUTE_START_NS = NOW_NS // MIN * MIN
+TAG_SPECIAL = re.compile(r"([,= ])")  # escaped in a line-protocol tag value
+
+
+def scrape_line(field: str, value: float, url: str, minutes_ago: int, **labels: str) -> str:
+    """A scrape ``minutes_ago`` minutes before the current one, as far into its minute as now is halfway into
+    the current minute: each in its own GROUP BY time(1m) bucket, none in the future."""
+    escaped = {k: TAG_SPECIAL.sub(r"\\\1", v) for k, v in {**labels, "url": url}.items()}
+    tags = "".join(f",{k}={v}" for k, v in sorted(escaped.items()))
+    at = MINUTE_START_NS - minutes_ago * MIN + (NOW_NS - MINUTE_START_NS) // 2
+    return f"prometheus{tags} {field}={value} {at}"
+
+
+def scrapes(field: str, url: str, values: list[float], **labels: str) -> list[str]:
+    """One scrape a minute, the last in the current minute."""
+    n = len(values)
+    return [scrape_line(field, v, url, n - 1 - i, **labels) for i, v in enumerate(values)]
+
+
+def prometheus_lines() -> list[str]:
+    return [
+        # 60 then 120 more points a minute: 1 and 2 points/s.
+        *scrapes("http_ingest_points_accepted_total", INGEST_URL, [100, 160, 280], endpoint="location"),
+        # mqtt-bridge restarted in the last minute (its counter went back to 5): no negative rate.
+        *scrapes("mqtt_bridge_points_accepted_total", BRIDGE_URL, [50, 110, 5]),
+        *scrapes("http_ingest_rejected_total", INGEST_URL, [0, 6, 12], endpoint="location",
+                 reason="invalid_json"),
+        *scrapes("mqtt_bridge_messages_rejected_total", BRIDGE_URL, [1, 4], reason="contract"),
+        *scrapes("http_ingest_kafka_errors_total", INGEST_URL, [0, 30], endpoint="location"),
+        # ws-relay is 5 + 7 records behind now; 1000 behind on partition 0 twenty minutes ago.
+        scrape_line("kafka_consumer_lag", 1000, RELAY_URL, 20, consumer="ws-relay", partition="0",
+                    topic="websocket_updates_topic"),
+        scrape_line("kafka_consumer_lag", 5, RELAY_URL, 0, consumer="ws-relay", partition="0",
+                    topic="websocket_updates_topic"),
+        scrape_line("kafka_consumer_lag", 7, RELAY_URL, 0, consumer="ws-relay", partition="1",
+                    topic="websocket_updates_topic"),
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
     """An InfluxDB of its own: the panels count everything in the bucket, other tests included."""
     from localservers.influxdb import InfluxDBServer
 
+    # "Now" is when the points are written, not when the module was imported (other modules may run first).
+    global NOW_NS, MINUTE_START_NS  # noqa: PLW0603
     with InfluxDBServer(tmp_path_factory.mktemp("grafana-influxdb")) as influxdb:
+        NOW_NS = time.time_ns()
+        MINUTE_START_NS = NOW_NS // MIN * MIN
         yield load(influxdb)
 
 
@@ -138,6 +187,7 @@ def load(influxdb):
         *(vehicle_line("truck-1", "mqtt", m, 10.0) for m in (0.5, 1.5, 2.5)),
         *(vehicle_line("bus-2", "http", m, 20.0) for m in (0.2, 1.2)),
         *(vehicle_line("van-3", "owntracks", m, 5.0) for m in (30.0, 31.0)),
+        *prometheus_lines(),
     ]
     response = requests.post(
         f"{influxdb.url}/api/v2/write",
@@ -166,6 +216,7 @@ def by_tag(series: list[dict[str, Any]], tag: str) -> dict[str, list[list[Any]]]
 
 WEATHER_VARS = {"city": ["Paris", "London"]}
 FLEET_VARS = {"vehicle": ["$__all"], "silence": "5m"}
+VARIABLES = {"weather": WEATHER_VARS, "fleet": FLEET_VARS, "pipeline": {}}
 
 
 def panel_query(dashboard: str, title: str, ref: str = "A", variables=None) -> str:
@@ -178,7 +229,7 @@ def panel_query(dashboard: str, title: str, ref: str = "A", variables=None) -> s
 
 def test_every_panel_query_runs(loaded):
     for name, board in dashboards().items():
-        variables = WEATHER_VARS if name == "weather" else FLEET_VARS
+        variables = VARIABLES[name]
         for _panel, target in panel_targets(board):
             run(loaded, render(target["query"], variables))  # raises on an InfluxQL error
         for variable in board["templating"]["list"]:
@@ -218,6 +269,30 @@ def test_fleet_panels_give_the_expected_numbers(loaded):
     assert per_source == {"mqtt": 3, "http": 2, "owntracks": 2}
     histogram = q("Speed distribution")[0]["values"]
     assert sorted(v for _, v in histogram) == [18.0, 18.0, 36.0, 36.0, 36.0, 72.0, 72.0]
+
+
+def test_pipeline_panels_give_the_expected_numbers(loaded):
+    q = lambda title, ref="A": run(loaded, panel_query("pipeline", title, ref, {}))  # noqa: E731
+    assert q("Age of the newest point")[0]["values"][-1][0] == NOW_NS - int(0.2 * MIN)  # bus-2's
+    assert single_value(q("Stored points per second")) == pytest.approx(5 / 300)  # truck-1's 3, bus-2's 2
+    assert single_value(q("Consumer lag now")) == 12  # both partitions' last value, the old one not
+
+    def rates(title: str, ref: str, tag: str | None = None) -> dict[str, list[float]]:
+        return {
+            s["tags"][tag] if tag else s["tags"]["url"]: [v for _, v in s["values"]] for s in q(title, ref)
+        }
+
+    assert rates("Ingest rate", "A", "endpoint") == {"location": [1.0, 2.0]}
+    assert rates("Ingest rate", "B") == {BRIDGE_URL: [1.0]}  # the restart gives no rate, not a negative one
+    assert q("Ingest rate", "C") == []  # no udp-ingest in the data
+    assert rates("Rejected and dead-lettered by reason", "A", "reason") == {"invalid_json": [0.1, 0.1]}
+    assert rates("Rejected and dead-lettered by reason", "B", "reason") == {"contract": [0.05]}
+    assert rates("Kafka errors", "A", "endpoint") == {"location": [0.5]}
+    lag = q("Consumer lag")
+    assert [(s["tags"]["consumer"], s["tags"]["topic"]) for s in lag] == [
+        ("ws-relay", "websocket_updates_topic")
+    ]
+    assert [v for _, v in lag[0]["values"]] == [1000, 12]
 
 
 def test_alert_queries_fire_exactly_where_they_should(loaded):
