@@ -93,7 +93,7 @@ def main() -> None:
 
             actions = [sensors.bulk_action(r, index="sensor-readings-direct") for r in records]
             started = time.monotonic()
-            ok, _ = helpers.bulk(es, actions, chunk_size=BATCH, request_timeout=120)
+            ok, _ = helpers.bulk(es.options(request_timeout=120), actions, chunk_size=BATCH)
             direct = ok / (time.monotonic() - started)
 
             health = free_port()
