@@ -2,7 +2,7 @@
 
 ``GET /health`` answers 200 when every check passes and 503 otherwise, with a JSON body naming each
 check; compose healthchecks and the tests call it. ``GET /metrics`` serves the process's Prometheus
-metrics (:mod:`geostream.metrics`).
+metrics (:mod:`geostream.metrics`), or those of the ``registry`` given.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import orjson
 
@@ -28,7 +29,8 @@ def health_status(checks: dict[str, Check]) -> tuple[int, dict[str, object]]:
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, checks: dict[str, Check]):
+    def __init__(self, host: str, port: int, checks: dict[str, Check], registry: Any = None):
+        """``registry``: a prometheus_client ``CollectorRegistry`` to serve instead of the process's."""
         checks_ref = checks
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,7 +39,7 @@ class HealthServer:
                 if path == "/metrics":
                     from geostream.metrics import exposition
 
-                    payload, content_type = exposition()
+                    payload, content_type = exposition(registry)
                     code = 200
                 elif path in ("/health", "/healthz"):
                     status, body = health_status(checks_ref)
@@ -55,6 +57,7 @@ class HealthServer:
                 pass
 
         self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
 
     @property

@@ -21,10 +21,12 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-def exposition() -> tuple[bytes, str]:
-    """The body and Content-Type of a ``GET /metrics`` answer."""
+def exposition(registry: object = None) -> tuple[bytes, str]:
+    """The body and Content-Type of a ``GET /metrics`` answer: ``registry``'s metrics when given."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
+    if registry is not None:
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     directory = multiprocess_dir()
     if directory:
         from prometheus_client import multiprocess

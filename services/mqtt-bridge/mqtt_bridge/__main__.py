@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from geostream.health import HealthServer
 from geostream.lifecycle import Shutdown
 from geostream.logs import setup_logging
 from mqtt_bridge.bridge import Bridge
 from mqtt_bridge.settings import Settings
-from mqtt_bridge.status import StatusServer, make_registry
+from mqtt_bridge.status import make_registry
 
 
 def main() -> None:
@@ -14,7 +15,7 @@ def main() -> None:
     log = setup_logging("mqtt-bridge", settings.log_level)
     shutdown = Shutdown()
     bridge = Bridge(settings)
-    health = StatusServer(
+    health = HealthServer(
         settings.health_host, settings.health_port, bridge.health_checks(), make_registry(bridge)
     ).start()
     bridge.start()

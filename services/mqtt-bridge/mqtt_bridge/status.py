@@ -1,4 +1,4 @@
-"""``GET /health`` and ``GET /metrics`` (Prometheus text format) of the bridge, on one small HTTP server.
+"""The bridge's Prometheus metrics, served with ``/health`` by :class:`geostream.health.HealthServer`.
 
 The counters live in :class:`mqtt_bridge.bridge.Stats` (also logged as ``stats`` lines); a collector
 turns them into Prometheus metric families at scrape time, so there is one set of counters, not two.
@@ -6,17 +6,12 @@ turns them into Prometheus metric families at scrape time, so there is one set o
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from geostream.health import health_status
 
 if TYPE_CHECKING:
     from mqtt_bridge.bridge import Bridge
@@ -77,47 +72,3 @@ def make_registry(bridge: Bridge) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BridgeCollector(bridge))
     return registry
-
-
-class StatusServer:
-    """``/health`` (200 when every check passes, else 503, JSON naming each check) and ``/metrics``."""
-
-    def __init__(
-        self, host: str, port: int, checks: dict[str, Callable[[], bool]], registry: CollectorRegistry
-    ):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path in ("/health", "/healthz"):
-                    code, body = health_status(checks)
-                    self._send(code, "application/json", orjson.dumps(body))
-                elif path == "/metrics":
-                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(registry))
-                else:
-                    self._send(404, "application/json", b'{"error":"not found"}')
-
-            def _send(self, code: int, content_type: str, payload: bytes) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="status-http", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    def start(self) -> StatusServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

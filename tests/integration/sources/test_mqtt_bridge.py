@@ -289,9 +289,10 @@ def in_process_bridge(
     producer_factory: Callable[[], Producer] | None = None,
     **overrides: object,
 ):
+    from geostream.health import HealthServer
     from mqtt_bridge.bridge import Bridge
     from mqtt_bridge.settings import Settings
-    from mqtt_bridge.status import StatusServer, make_registry
+    from mqtt_bridge.status import make_registry
 
     settings = Settings(
         kafka_brokers=kafka_bootstrap,
@@ -303,7 +304,7 @@ def in_process_bridge(
         **overrides,
     )
     bridge = Bridge(settings, producer_factory)
-    status = StatusServer("127.0.0.1", 0, bridge.health_checks(), make_registry(bridge)).start()
+    status = HealthServer("127.0.0.1", 0, bridge.health_checks(), make_registry(bridge)).start()
     return bridge.start(), status, f"http://127.0.0.1:{status.port}/health"
 
 
