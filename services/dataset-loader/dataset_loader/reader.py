@@ -45,7 +45,9 @@ def _documents(text: str) -> tuple[list[Any], list[str]]:
         doc = orjson.loads(text)
     except orjson.JSONDecodeError:
         docs, bad = [], []
-        for number, line in enumerate(text.splitlines(), 1):
+        # JSON Lines end at "\n" only: str.splitlines() would also cut at U+2028, U+2029 or U+0085,
+        # which a JSON string may hold unescaped, and lose a whole valid document with its line.
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:

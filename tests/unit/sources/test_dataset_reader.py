@@ -159,3 +159,14 @@ def test_batches_respect_object_and_point_limits():
     sent = [(i["vehicleID"], t) for b in out for i in b for t in i["timestamps"]]
     assert sent == [(vid, p["ts"]) for vid, track in tracks.items() for p in track]
     assert orjson.dumps(out)  # serialisable as the request body
+
+
+def test_json_lines_split_on_newline_only():
+    """U+2028 inside a JSON string is legal unescaped: it must not cut the document in two."""
+    from dataset_loader.reader import parse_dataset
+
+    poison = '{"vehicleID": "junk\u2028id", "path": 7}'
+    good = '{"vehicleID": "ok-1", "path": [[2.35, 48.85]], "timestamps": [1700000000]}'
+    dataset = parse_dataset(poison + "\n" + good, now_ms=1_700_000_100_000, max_future_ms=300_000)
+    assert [p["vehicle_id"] for p in dataset.points] == ["ok-1"]
+    assert len(dataset.invalid) == 1
