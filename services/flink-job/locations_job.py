@@ -22,7 +22,16 @@ try:
 except ImportError:  # run from a checkout without PYTHONPATH: the shared package sits next to this service
     sys.path.insert(0, str(HERE.parent / "geostream"))
 
-from flink_common import build_statement_set, env_int, lit, run, with_options  # noqa: E402
+from flink_common import (  # noqa: E402
+    build_statement_set,
+    env_int,
+    kafka_sink_options,
+    lit,
+    raw_kafka_source_ddl,
+    run,
+    with_options,
+)
+from flink_common import dlq_sink_ddl as common_dlq_sink_ddl  # noqa: E402
 
 from geostream.identity import VEHICLE_ID_MAX_LEN  # noqa: E402
 from geostream.locations import OPTIONAL_RANGES  # noqa: E402
@@ -182,34 +191,7 @@ def source_ddl(s: Settings) -> str:
     # No event-time attribute and no watermark: nothing in this job waits for event time (no window,
     # no join). "Late" is decided per vehicle where it matters, in the database and the live relay
     # (README: "Time: future and late points").
-    options = {
-        "connector": "kafka",
-        "topic": s.source_topic,
-        "properties.bootstrap.servers": s.kafka_brokers,
-        "properties.group.id": s.group_id,
-        "properties.client.id.prefix": f"{s.group_id}-source",
-        "scan.startup.mode": "group-offsets",
-        "properties.auto.offset.reset": "earliest",
-        # raw: the bytes become one STRING (malformed UTF-8 is replaced, never an error), so no record
-        # can fail deserialisation; the fields are pulled out with JSON_VALUE.
-        "value.format": "raw",
-        "value.raw.charset": "UTF-8",
-        "value.fields-include": "EXCEPT_KEY",
-        "key.format": "raw",
-        "key.raw.charset": "UTF-8",
-        "key.fields": "kafka_key",
-    }
-    # Where a record came from, for the DLQ.
-    return f"""
-CREATE TEMPORARY TABLE locations_source (
-  `kafka_key` STRING,
-  `raw` STRING,
-  `kafka_topic` STRING METADATA FROM 'topic' VIRTUAL,
-  `kafka_partition` INT METADATA FROM 'partition' VIRTUAL,
-  `kafka_offset` BIGINT METADATA FROM 'offset' VIRTUAL
-) WITH (
-  {with_options(options)}
-)"""
+    return raw_kafka_source_ddl("locations_source", s.source_topic, s.kafka_brokers, s.group_id)
 
 
 def checked_view_sql(s: Settings) -> str:
@@ -336,24 +318,8 @@ def with_batched_inserts(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "reWriteBatchedInserts=true"
 
 
-def kafka_sink_options(s: Settings, topic: str) -> dict[str, str]:
-    return {
-        "connector": "kafka",
-        "topic": topic,
-        "properties.bootstrap.servers": s.kafka_brokers,
-        "properties.client.id.prefix": f"{s.group_id}-{topic}",
-        # Flushed at every checkpoint, before the source commits its offsets. Exactly-once would need
-        # Kafka transactions; duplicates are harmless here (upserts, latest-point-per-vehicle feed).
-        "sink.delivery-guarantee": "at-least-once",
-        "properties.linger.ms": "20",
-        "value.format": "json",
-        # Optional fields are omitted when unknown, as the contracts say.
-        "value.json.encode.ignore-null-fields": "true",
-    }
-
-
 def websocket_sink_ddl(s: Settings) -> str:
-    options = kafka_sink_options(s, s.websocket_topic)
+    options = kafka_sink_options(s.websocket_topic, s.kafka_brokers, s.group_id)
     # Keyed by vehicle id: Kafka's default partitioner (murmur2) keeps each vehicle's order.
     options.update({"key.format": "raw", "key.fields": "vehicle_id", "value.fields-include": "ALL"})
     return f"""
@@ -370,19 +336,7 @@ CREATE TEMPORARY TABLE websocket_sink (
 
 
 def dlq_sink_ddl(s: Settings) -> str:
-    return f"""
-CREATE TEMPORARY TABLE dlq_sink (
-  reason STRING,
-  source STRING,
-  original STRING,
-  ts BIGINT,
-  topic STRING,
-  `partition` INT,
-  `offset` BIGINT,
-  key STRING
-) WITH (
-  {with_options(kafka_sink_options(s, s.dlq_topic))}
-)"""
+    return common_dlq_sink_ddl("dlq_sink", s.dlq_topic, s.kafka_brokers, s.group_id)
 
 
 def repair_tick_ddl(s: Settings) -> tuple[str, str]:
