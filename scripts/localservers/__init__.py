@@ -13,16 +13,38 @@ platform's default ports.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for an outgoing connection
+# (a Kafka client, Flink's RPC) cannot be the one chosen here for a server that binds it seconds later.
+FREE_PORT_RANGE = range(21000, 32000)
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free for TCP and UDP now, never handed out before by this process."""
+    with _handed_out_lock:
+        for port in random.sample(FREE_PORT_RANGE, 200):
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+    raise RuntimeError(f"no free port in {FREE_PORT_RANGE}")
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

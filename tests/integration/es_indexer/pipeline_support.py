@@ -15,17 +15,6 @@ from support.processes import ROOT, ServiceProcess
 from localservers import free_port
 
 
-def free_udp_port() -> int:
-    while True:
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
-
 def indexer_process(workdir: Path, kafka, es_shim, name: str, **env: str) -> tuple[ServiceProcess, int]:
     health = free_port()
     proc = ServiceProcess(
@@ -50,7 +39,7 @@ class Pipeline:
     """udp-ingest -> Kafka -> es-indexer -> OpenSearch."""
 
     def __init__(self, workdir: Path, kafka, es_shim):
-        self.udp_port = free_udp_port()
+        self.udp_port = free_port()
         self.ingest_health = free_port()
         self.ingest = ServiceProcess(
             [sys.executable, "-m", "udp_ingest"],

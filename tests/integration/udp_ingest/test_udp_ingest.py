@@ -19,22 +19,9 @@ from geostream import contracts
 from localservers import free_port
 
 
-def free_udp_and_tcp_port() -> int:
-    while True:
-        port = free_port()
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            probe.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            probe.close()
-
-
 class Ingest:
     def __init__(self, workdir: Path, kafka, name: str, **env: str):
-        self.port = free_udp_and_tcp_port()
+        self.port = free_port()
         self.health = free_port()
         self.proc = ServiceProcess(
             [sys.executable, "-m", "udp_ingest"],
