@@ -198,6 +198,15 @@ def positions_map() -> dict:
     }
 
 
+def sensor_cell(x: dict, text: dict, **encode: dict) -> dict:
+    """One column of the sensor table: a text mark per sensor, on the sensor's row."""
+    return {
+        "type": "text",
+        "from": {"data": "sensors"},
+        "encode": {"update": {"x": x, "y": {"signal": "datum.row * 20"}, "text": text, **encode}},
+    }
+
+
 # A Vega table: Lens has no "now", and the age of each sensor's last reading needs it.
 SENSOR_TABLE_SPEC = {
     "$schema": "https://vega.github.io/schema/vega/v5.json",
@@ -231,9 +240,9 @@ SENSOR_TABLE_SPEC = {
             },
             "format": {"property": "aggregations.sensors.buckets"},
             "transform": [
-                {"type": "formula", "as": "last"},
-                {"type": "formula", "as": "at"},
-                {"type": "formula", "as": "age_s"},
+                {"type": "formula", "as": "last", "expr": "datum.latest.hits.hits[0]._source"},
+                {"type": "formula", "as": "at", "expr": "toDate(datum.last['@timestamp'])"},
+                {"type": "formula", "as": "age_s", "expr": "(now() - datum.at) / 1000"},
                 {"type": "window", "ops": ["row_number"], "as": ["row"]},
             ],
         },
@@ -262,52 +271,15 @@ SENSOR_TABLE_SPEC = {
                 }
             },
         },
-        {
-            "type": "text",
-            "from": {"data": "sensors"},
-            "encode": {
-                "update": {
-                    "x": {"value": 0},
-                    "y": {"signal": "datum.row * 20"},
-                    "text": {"field": "key"},
-                }
-            },
-        },
-        {
-            "type": "text",
-            "from": {"data": "sensors"},
-            "encode": {
-                "update": {
-                    "x": {"signal": "0.2 * width"},
-                    "y": {"signal": "datum.row * 20"},
-                    "text": {"signal": "utcFormat(datum.at, '%Y-%m-%d %H:%M:%S')"},
-                }
-            },
-        },
-        {
-            "type": "text",
-            "from": {"data": "sensors"},
-            "encode": {
-                "update": {
-                    "x": {"signal": "0.45 * width"},
-                    "y": {"signal": "datum.row * 20"},
-                    "text": {"signal": "format(datum.age_s, 'd')"},
-                    "fill": {"signal": "datum.age_s > 60 ? '#bd271e' : '#000000'"},
-                }
-            },
-        },
+        sensor_cell({"value": 0}, {"field": "key"}),
+        sensor_cell({"signal": "0.2 * width"}, {"signal": "utcFormat(datum.at, '%Y-%m-%d %H:%M:%S')"}),
+        sensor_cell(
+            {"signal": "0.45 * width"},
+            {"signal": "format(datum.age_s, 'd')"},
+            fill={"signal": "datum.age_s > 60 ? '#bd271e' : '#000000'"},
+        ),
         *(
-            {
-                "type": "text",
-                "from": {"data": "sensors"},
-                "encode": {
-                    "update": {
-                        "x": {"signal": f"{x} * width"},
-                        "y": {"signal": "datum.row * 20"},
-                        "text": {"signal": f"format(datum.last.{field}, '.2f')"},
-                    }
-                },
-            }
+            sensor_cell({"signal": f"{x} * width"}, {"signal": f"format(datum.last.{field}, '.2f')"})
             for x, field in ((0.57, "temperature"), (0.73, "humidity"), (0.87, "pressure"))
         ),
     ],
