@@ -13,6 +13,7 @@ from typing import Any
 
 from geostream.contracts import FieldError
 from geostream.identity import VEHICLE_ID_MAX_LEN, IdentityError, normalize_vehicle_id
+from geostream.jsontypes import json_type
 from geostream.timestamps import (
     DEFAULT_MAX_FUTURE_MS,
     DEFAULT_MIN_TS_MS,
@@ -47,7 +48,7 @@ def is_number(value: object) -> bool:
 
 def _finite(name: str, value: object) -> float:
     if not is_number(value):
-        raise PointError(name, f"must be a number, not {_json_type(value)}")
+        raise PointError(name, f"must be a number, not {json_type(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int too large for a double
@@ -88,7 +89,7 @@ def check_ts_ms(
 ) -> int:
     """An event time already in epoch ms (its unit decided by the caller), checked against the window."""
     if type(ts_ms) is not int:
-        raise PointError(name, f"must be integer epoch milliseconds, not {_json_type(ts_ms)}")
+        raise PointError(name, f"must be integer epoch milliseconds, not {json_type(ts_ms)}")
     try:
         return TimeWindow(min_ts_ms, max_future_ms).check(ts_ms, now_ms)
     except TimestampError as exc:
@@ -198,7 +199,7 @@ def parse_batch(
         errors.append(FieldError(where, reason))
 
     if not isinstance(items, list):
-        raise BatchError([FieldError("", f"body must be a JSON array of objects, not {_json_type(items)}")])
+        raise BatchError([FieldError("", f"body must be a JSON array of objects, not {json_type(items)}")])
     if not items:
         raise BatchError([FieldError("", "body must contain at least one object")])
     total = sum(len(it["path"]) for it in items if isinstance(it, dict) and isinstance(it.get("path"), list))
@@ -212,7 +213,7 @@ def parse_batch(
             raise BatchError(errors, truncated=True)
         where = f"[{index}]"
         if not isinstance(item, dict):
-            fail(where, f"must be an object, not {_json_type(item)}")
+            fail(where, f"must be an object, not {json_type(item)}")
             continue
         raw_id = item.get("vehicleID", item.get("vehicle_id"))
         path, stamps = item.get("path"), item.get("timestamps")
@@ -230,10 +231,10 @@ def parse_batch(
             fail(f"{where}.vehicleID", exc.reason)
             continue
         if not isinstance(path, list):
-            fail(f"{where}.path", f"must be an array of [lon, lat] pairs, not {_json_type(path)}")
+            fail(f"{where}.path", f"must be an array of [lon, lat] pairs, not {json_type(path)}")
             continue
         if not isinstance(stamps, list):
-            fail(f"{where}.timestamps", f"must be an array, not {_json_type(stamps)}")
+            fail(f"{where}.timestamps", f"must be an array, not {json_type(stamps)}")
             continue
         if len(path) != len(stamps):
             fail(f"{where}", f"path has {len(path)} points but timestamps has {len(stamps)}")
@@ -305,15 +306,3 @@ def _point_from_pair(
 
 
 _PLAIN_NUMBERS = (int, float)
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return {list: "array", dict: "object"}.get(type(value), type(value).__name__)

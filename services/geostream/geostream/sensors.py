@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from geostream.jsontypes import json_type
 from geostream.timestamps import DEFAULT_MAX_FUTURE_MS, DEFAULT_MIN_TS_MS, EPOCH, MAX_TS_MS
 
 TOPIC = "sensor_readings"
@@ -134,7 +135,7 @@ def normalise(value: Any, *, now_us: int | None = None, rules: ReadingRules = DE
 
 def _normalise(value: Any, now_us: int | None, rules: ReadingRules) -> Reading:
     if not isinstance(value, dict):
-        raise ReadingError("not_an_object", f"expected a JSON object, got {_json_type(value)}")
+        raise ReadingError("not_an_object", f"expected a JSON object, got {json_type(value)}")
     missing = [f for f in ("timestamp", "sensor_id", *MEASUREMENTS, "location") if f not in value]
     if missing:
         raise ReadingError("missing_field", "missing " + ", ".join(missing))
@@ -167,20 +168,6 @@ def _normalise(value: Any, now_us: int | None, rules: ReadingRules) -> Reading:
     return Reading(record, str(sensor_id), ts_us, seq)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
 def _sensor_id(value: Any) -> int | str:
     if isinstance(value, int) and not isinstance(value, bool):
         if not -(2**63) <= value < 2**64:  # beyond what JSON encoders and Kafka consumers agree on
@@ -195,12 +182,12 @@ def _sensor_id(value: Any) -> int | str:
                 "bad_sensor_id", f"sensor_id must be printable, at most {MAX_SENSOR_ID_LENGTH} chars"
             )
         return text
-    raise ReadingError("bad_sensor_id", f"sensor_id must be an integer or a string, not {_json_type(value)}")
+    raise ReadingError("bad_sensor_id", f"sensor_id must be an integer or a string, not {json_type(value)}")
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ReadingError("bad_number", f"{name} must be a number, not {_json_type(value)}")
+        raise ReadingError("bad_number", f"{name} must be a number, not {json_type(value)}")
     try:
         number = float(value)
     except OverflowError:  # an integer beyond float range
@@ -222,12 +209,12 @@ def _location(value: Any) -> tuple[float, float]:
         lon_value, lat_value = value
     else:
         raise ReadingError(
-            "bad_location", f"location must be {{lat, lon}} or [lon, lat], not {_json_type(value)}"
+            "bad_location", f"location must be {{lat, lon}} or [lon, lat], not {json_type(value)}"
         )
     for name, coordinate in (("lat", lat_value), ("lon", lon_value)):
         if isinstance(coordinate, bool) or not isinstance(coordinate, int | float):
             raise ReadingError(
-                "bad_location", f"location.{name} must be a number, not {_json_type(coordinate)}"
+                "bad_location", f"location.{name} must be a number, not {json_type(coordinate)}"
             )
     lat, lon = float(lat_value), float(lon_value)
     if not -90.0 <= lat <= 90.0:
@@ -256,9 +243,7 @@ def parse_timestamp_us(value: Any, zone: tzinfo = UTC) -> int:
     if isinstance(value, int | float):
         return _epoch_to_us(value)
     if not isinstance(value, str):
-        raise ReadingError(
-            "bad_timestamp", f"timestamp must be a string or a number, not {_json_type(value)}"
-        )
+        raise ReadingError("bad_timestamp", f"timestamp must be a string or a number, not {json_type(value)}")
     text = value.strip()
     if _NUMBER.fullmatch(text):
         return _epoch_to_us(float(text))
