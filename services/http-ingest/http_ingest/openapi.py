@@ -95,6 +95,21 @@ _OSMAND = {
         **_UNAVAILABLE,
     },
 }
+_OSMAND_BODY = {
+    "required": False,
+    "content": {
+        "application/x-www-form-urlencoded": {"schema": _OSMAND_FORM},
+        "application/json": {"schema": _OSMAND_JSON},
+    },
+}
+
+
+def _osmand(body: dict | None = None, **overrides: str) -> dict:
+    """An OsmAnd operation: token in the query or a bearer header, or none when ingest is open."""
+    operation = {**_OSMAND, "security": [{"tokenParam": []}, {"bearerAuth": []}, {}], **overrides}
+    return {**operation, "requestBody": body} if body else operation
+
+
 _OWNTRACKS = {
     "post": {
         "summary": "OwnTracks HTTP mode: one app message",
@@ -244,38 +259,15 @@ OPENAPI = {
         },
         "/pub": _OWNTRACKS,
         "/ingest/owntracks": _OWNTRACKS,
-        "/ingest/osmand": {
-            "get": {**_OSMAND, "security": [{"tokenParam": []}, {"bearerAuth": []}, {}]},
-            "post": {
-                **_OSMAND,
-                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/x-www-form-urlencoded": {"schema": _OSMAND_FORM},
-                        "application/json": {"schema": _OSMAND_JSON},
-                    },
-                },
-            },
-        },
+        "/ingest/osmand": {"get": _osmand(), "post": _osmand(_OSMAND_BODY)},
         "/": {
-            "get": {
-                **_OSMAND,
-                "summary": "Without a query: this service's description; with one: the OsmAnd GET form",
-                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
-            },
-            "post": {
-                **_OSMAND,
-                "summary": "OsmAnd protocol at the root, as Traccar Client sends it to http://host:5000",
-                "security": [{"tokenParam": []}, {"bearerAuth": []}, {}],
-                "requestBody": {
-                    "required": False,
-                    "content": {
-                        "application/x-www-form-urlencoded": {"schema": _OSMAND_FORM},
-                        "application/json": {"schema": _OSMAND_JSON},
-                    },
-                },
-            },
+            "get": _osmand(
+                summary="Without a query: this service's description; with one: the OsmAnd GET form"
+            ),
+            "post": _osmand(
+                _OSMAND_BODY,
+                summary="OsmAnd protocol at the root, as Traccar Client sends it to http://host:5000",
+            ),
         },
         "/health": {
             "get": {
