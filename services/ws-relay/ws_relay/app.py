@@ -46,7 +46,11 @@ async def run(settings: Settings) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
 
     ident = instance_id(settings.kafka_group_id)
-    table = LatestTable(settings.relay_max_vehicles, int(settings.relay_vehicle_ttl_s * 1000))
+    table = LatestTable(
+        settings.relay_max_vehicles,
+        int(settings.relay_vehicle_ttl_s * 1000),
+        history_limit=settings.relay_history_limit,
+    )
     stats = Stats()
     source = KafkaSource(settings, table, stats, client_id=ident)
     hub = Hub(
@@ -56,6 +60,8 @@ async def run(settings: Settings) -> int:
         slow_timeout_s=settings.relay_slow_client_timeout_s,
         max_clients=settings.relay_max_clients,
         write_limit=settings.relay_client_write_limit_bytes,
+        heartbeat_s=settings.relay_heartbeat_s,
+        ttl_s=settings.relay_vehicle_ttl_s,
     )
     relay = Relay(settings, table, stats, hub, source, ident)
     server = await serve(

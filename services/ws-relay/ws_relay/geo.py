@@ -53,9 +53,6 @@ class BBox:
             return [x.json for x in entries if s <= x.lat <= n and (x.lon >= w or x.lon <= e)]
         return [x.json for x in entries if s <= x.lat <= n and w <= x.lon <= e]
 
-    def as_list(self) -> list[float]:
-        return [self.min_lon, self.min_lat, self.max_lon, self.max_lat]
-
 
 def select(entries: Iterable[Entry], bbox: BBox | None) -> list[bytes]:
     if bbox is None:

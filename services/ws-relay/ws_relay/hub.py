@@ -27,10 +27,14 @@ from websockets.frames import CloseCode
 from ws_relay.coalesce import ClientView, Tick, snapshot
 from ws_relay.geo import BBox
 from ws_relay.protocol import Frame, LazyFrame
+from ws_relay.protocol_v2 import Format, Negotiated, heartbeat, hello
 from ws_relay.stats import Stats
+from ws_relay.subscriptions import Round, Subscription
 from ws_relay.table import LatestTable
 
 log = logging.getLogger("ws-relay.hub")
+
+V1 = Negotiated(1)
 
 # Linux: bytes in a TCP socket's send queue not yet sent (waiting for the peer's window), excluding
 # bytes in flight. The kernel buffer auto-tunes up to megabytes; without this, frames for a slow
@@ -47,18 +51,31 @@ def kernel_unsent(sock: socket.socket | None) -> int:
         return 0
 
 
-class Client:
-    __slots__ = ("blocked_since", "conn", "outbox", "sending", "sock", "stats", "view", "wake")
+Message = tuple[Frame, bool]
+"""A payload and whether it goes as a text message (JSON) or a binary one."""
 
-    def __init__(self, conn: ServerConnection, view: ClientView, stats: Stats):
+
+class Client:
+    __slots__ = (
+        "blocked_since", "conn", "last_sent", "outbox", "sending", "sock", "stats", "sub", "view", "wake",
+    )  # fmt: skip
+
+    def __init__(
+        self, conn: ServerConnection, stats: Stats, view: ClientView | None, sub: Subscription | None
+    ):
         self.conn = conn
         self.view = view
+        """Protocol v1 state (None for a v2 client)."""
+        self.sub = sub
+        """Protocol v2 state (None for a v1 client)."""
         self.stats = stats
         self.sock = conn.transport.get_extra_info("socket")
-        self.outbox: Frame | None = None
+        self.outbox: list[Message] = []
         self.sending = False
         self.blocked_since: float | None = None
         """Loop time of the first round in which this client had news but could not take it."""
+        self.last_sent = 0.0
+        """Loop time of the last message posted (heartbeats fill silences)."""
         self.wake = asyncio.Event()
 
     def backlog(self) -> int:
@@ -66,29 +83,34 @@ class Client:
         return self.conn.transport.get_write_buffer_size() + kernel_unsent(self.sock)
 
     def ready(self, write_limit: int) -> bool:
-        return self.outbox is None and not self.sending and self.backlog() <= write_limit
+        return not self.outbox and not self.sending and self.backlog() <= write_limit
 
-    def post(self, frame: Frame) -> None:
-        self.outbox = frame
+    def behind(self, v1_tick: Tick | None, head: int) -> bool:
+        if self.sub is not None:
+            return self.sub.behind(head)
+        return v1_tick is not None and v1_tick.behind(self.view)
+
+    def post(self, messages: list[Message], now: float) -> None:
+        self.outbox = messages
         self.blocked_since = None
+        self.last_sent = now
         self.wake.set()
 
     async def run_sender(self) -> None:
-        """Writes posted frames; ends with ConnectionClosed when the connection goes."""
+        """Writes posted messages; ends with ConnectionClosed when the connection goes."""
         while True:
             await self.wake.wait()
             self.wake.clear()
-            frame, self.outbox = self.outbox, None
-            if frame is None:
-                continue
+            messages, self.outbox = self.outbox, []
             self.sending = True
-            if isinstance(frame, LazyFrame):
-                await self.conn.send(frame.fragments(), text=True)
-            else:
-                await self.conn.send(frame, text=True)
+            for payload, text in messages:
+                if isinstance(payload, LazyFrame):
+                    await self.conn.send(payload.fragments(), text=True)
+                else:
+                    await self.conn.send(payload, text=text)
+                self.stats.frames_sent += 1
+                self.stats.bytes_sent += len(payload)
             self.sending = False
-            self.stats.frames_sent += 1
-            self.stats.bytes_sent += len(frame)
 
 
 class Hub:
@@ -101,6 +123,8 @@ class Hub:
         slow_timeout_s: float,
         max_clients: int,
         write_limit: int,
+        heartbeat_s: float = 5.0,
+        ttl_s: float = 600.0,
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ):
         self.table = table
@@ -109,6 +133,8 @@ class Hub:
         self.slow_timeout_s = slow_timeout_s
         self.max_clients = max_clients
         self.write_limit = write_limit
+        self.heartbeat_s = heartbeat_s
+        self.ttl_s = ttl_s
         self.wall_ms = wall_ms
         self.clients: set[Client] = set()
         self._since = table.seq
@@ -118,10 +144,21 @@ class Hub:
     def full(self) -> bool:
         return len(self.clients) >= self.max_clients
 
-    def connect(self, conn: ServerConnection, bbox: BBox | None) -> Client:
-        """Register a client and queue its snapshot; updates follow from the snapshot's sequence on."""
-        client = Client(conn, ClientView(bbox=bbox), self.stats)
-        client.post(snapshot(self.table, client.view))
+    def connect(
+        self, conn: ServerConnection, bbox: BBox | None, negotiated: Negotiated = V1, now: float = 0.0
+    ) -> Client:
+        """Register a client. v1: its snapshot is queued now, updates follow from its sequence on. v2:
+        the hello goes now; the snapshot, tile by tile, from the next round on."""
+        if negotiated.version == 1:
+            client = Client(conn, self.stats, ClientView(bbox=bbox), None)
+            client.post([(snapshot(self.table, client.view), True)], now)
+        else:
+            sub = Subscription.open(negotiated.format, bbox, self.table.seq)
+            client = Client(conn, self.stats, None, sub)
+            greeting = hello(
+                negotiated.format, self.wall_ms(), round(self.interval_s * 1000), self.heartbeat_s, self.ttl_s
+            )
+            client.post([(greeting, True)], now)
         self.clients.add(client)
         self.stats.clients_accepted += 1
         self.stats.snapshots_sent += 1
@@ -131,14 +168,23 @@ class Hub:
         self.clients.discard(client)
 
     def tick(self, now: float) -> None:
-        """One round: ``now`` is the loop time, for the slow-client timeout."""
-        self.table.prune(self.wall_ms())
+        """One round: ``now`` is the loop time, for the slow-client timeout and heartbeats."""
+        table = self.table
+        table.prune(self.wall_ms())
         if not self.clients:
-            self._since = self.table.seq
+            self._since = table.seq
+            table.forget_history(table.seq)
             return
-        tick = Tick(self.table, self._since)
+        head = table.seq
+        v1_tick = Tick(table, self._since) if any(c.view is not None for c in self.clients) else None
+        v2_round: Round | None = None
         for client in list(self.clients):
-            if not tick.behind(client.view):
+            sub = client.sub
+            if not client.behind(v1_tick, head):
+                quiet = now - client.last_sent >= self.heartbeat_s
+                if sub is not None and quiet and client.ready(self.write_limit):
+                    client.post([(heartbeat(self.wall_ms()), True)], now)
+                    self.stats.heartbeats_sent += 1
                 continue
             if not client.ready(self.write_limit):
                 if client.blocked_since is None:
@@ -148,10 +194,23 @@ class Hub:
                     continue
                 self.stats.frames_skipped += 1
                 continue
-            frame = tick.frame_for(client.view)
-            if frame is not None:
-                client.post(frame)
-        self._since = tick.head
+            if sub is None:
+                frame = v1_tick.frame_for(client.view)
+                if frame is not None:
+                    client.post([(frame, True)], now)
+                continue
+            if v2_round is None:
+                v2_round = Round(table, self._since, self.wall_ms())
+            text = sub.fmt is Format.JSON
+            messages = [(frame, text) for frame in v2_round.frames_for(sub)]
+            if not messages and now - client.last_sent >= self.heartbeat_s:
+                messages = [(heartbeat(self.wall_ms()), True)]
+                self.stats.heartbeats_sent += 1
+            if messages:
+                client.post(messages, now)
+        self._since = head
+        subs = [c.sub.last_seq for c in self.clients if c.sub is not None]
+        table.forget_history(min(subs, default=head))
 
     def _drop_slow(self, client: Client) -> None:
         self.clients.discard(client)

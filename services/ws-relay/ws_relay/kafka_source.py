@@ -20,13 +20,14 @@ from aiokafka.errors import KafkaError
 
 from geostream.lifecycle import backoff
 from ws_relay.protocol import MalformedRecordError, decode_point
+from ws_relay.protocol_v2 import encode_strings
 from ws_relay.settings import Settings
 from ws_relay.stats import Stats, Throttle
 from ws_relay.table import LatestTable, Outcome
 
 log = logging.getLogger("ws-relay.kafka")
 
-PROBE_INTERVAL_S = 5.0
+PROBE_TIMEOUT_S = 5.0
 POLL_TIMEOUT_MS = 200
 # Records handled between two yields to the event loop: bounds how long frames can wait for ingestion.
 MAX_RECORDS_PER_POLL = 1000
@@ -132,7 +133,7 @@ class KafkaSource:
             consumer.assign(tps)
             await self._position(consumer, tps)
             self.connected = self._assigned = True
-            probe = asyncio.create_task(self._probe(meta), name="kafka-probe")
+            probe = asyncio.create_task(self._probe(meta, set(partitions)), name="kafka-probe")
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS_PER_POLL)
                 for tp, records in batches.items():
@@ -167,12 +168,14 @@ class KafkaSource:
         return None
 
     async def _position(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
-        if all(tp in self.next_offsets for tp in tps):
+        known = [tp for tp in tps if tp in self.next_offsets]
+        new = [tp for tp in tps if tp not in self.next_offsets]
+        if known:
             # A partition whose end is now before where we stopped was recreated or truncated (topic
             # deleted and re-created, a broker that lost its log): read it from its start again, or the
             # relay would wait for offsets that may never come back.
-            ends = await consumer.end_offsets(tps)
-            for tp in tps:
+            ends = await consumer.end_offsets(known)
+            for tp in known:
                 if self.next_offsets[tp] > ends[tp]:
                     log.warning(
                         "partition reset behind us: reading it from the start",
@@ -184,7 +187,14 @@ class KafkaSource:
                     consumer.seek(tp, self.next_offsets[tp])
             offsets = {str(tp.partition): offset for tp, offset in self.next_offsets.items()}
             log.info("resuming", extra={"offsets": offsets})
-            return
+        if new:
+            await self._look_back(consumer, new, added_later=bool(known))
+
+    async def _look_back(
+        self, consumer: AIOKafkaConsumer, tps: list[TopicPartition], added_later: bool
+    ) -> None:
+        """Positions partitions read for the first time ``RELAY_VEHICLE_TTL_S`` back: every partition
+        at start-up, and partitions added to the topic later."""
         self._lookback_from = self.clock() - int(self.settings.relay_vehicle_ttl_s * 1000)
         found = await consumer.offsets_for_times({tp: self._lookback_from for tp in tps})
         for tp in tps:
@@ -196,16 +206,18 @@ class KafkaSource:
         ends = await consumer.end_offsets(tps)
         starts = {tp: await consumer.position(tp) for tp in tps}
         self.next_offsets.update(starts)
-        self._targets = {tp: ends[tp] for tp in tps if ends[tp] > starts[tp]}
-        self.caught_up = not self._targets
+        self._targets.update({tp: ends[tp] for tp in tps if ends[tp] > starts[tp]})
         log.info(
-            "reading back",
+            "partitions added: reading them" if added_later else "reading back",
             extra={
                 "seconds": self.settings.relay_vehicle_ttl_s,
-                "records": sum(ends[tp] - starts[tp] for tp in self._targets),
-                "partitions": len(tps),
+                "records": sum(ends[tp] - starts[tp] for tp in tps),
+                "partitions": [tp.partition for tp in tps],
             },
         )
+        if added_later:
+            return  # clients are already served: no gate on new partitions
+        self.caught_up = not self._targets
         if self.caught_up:
             self._log_caught_up()
 
@@ -239,7 +251,19 @@ class KafkaSource:
                 seen = min(record.timestamp, now)
             else:
                 seen = now
-            outcome = table.apply(point.vehicle_id, point.lon, point.lat, point.ts, point.json, seen)
+            outcome = table.apply(
+                point.vehicle_id,
+                point.lon,
+                point.lat,
+                point.ts,
+                point.json,
+                seen,
+                speed=point.speed,
+                heading=point.heading,
+                alt=point.alt,
+                battery=point.battery,
+                strings=encode_strings(point.vehicle_id, point.source),
+            )
             if outcome is Outcome.APPLIED:
                 stats.points_applied += 1
             else:
@@ -261,11 +285,13 @@ class KafkaSource:
             extra={"vehicles": len(self.table), "seconds": round(time.monotonic() - self._started, 3)},
         )
 
-    async def _probe(self, meta: AIOKafkaClient) -> None:
+    async def _probe(self, meta: AIOKafkaClient, assigned: set[int]) -> None:
+        """Every ``RELAY_METADATA_REFRESH_S``: is the broker reachable, has the topic more partitions?"""
+        interval = self.settings.relay_metadata_refresh_s
         while True:
-            await asyncio.sleep(PROBE_INTERVAL_S)
+            await asyncio.sleep(interval)
             try:
-                await asyncio.wait_for(meta.fetch_all_metadata(), PROBE_INTERVAL_S)
+                cluster = await asyncio.wait_for(meta.fetch_all_metadata(), max(interval, PROBE_TIMEOUT_S))
             except (KafkaError, OSError, TimeoutError) as exc:
                 if self.connected:
                     log.warning("kafka unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
@@ -277,3 +303,8 @@ class KafkaSource:
                     log.info("kafka reachable again")
                     self._reposition = True
                 self.connected = True
+                added = (cluster.partitions_for_topic(self.topic) or set()) - assigned
+                if added:
+                    # A new session assigns them too, read back like the others at start-up.
+                    log.info("new partitions found", extra={"partitions": sorted(added)})
+                    self._reposition = True

@@ -1,15 +1,18 @@
-"""The relay's wire formats (pure, no I/O): Kafka records in, WebSocket frames out, client messages in.
+"""The relay's wire formats (pure, no I/O): Kafka records in, v1 WebSocket frames out, client messages in.
 
-Server -> client, JSON text frames:
+Protocol v2 (negotiated in the URL) is in :mod:`ws_relay.protocol_v2`. v1, server -> client, JSON text
+frames:
   ``{"type":"snapshot","vehicles":[point,...]}`` once, on connect;
   ``{"type":"update","vehicles":[point,...]}`` about every 100 ms while something changed;
   ``{"type":"error","error":"..."}`` after a message the relay could not use.
-Client -> server: ``{"type":"viewport","bbox":[minLon,minLat,maxLon,maxLat]}`` or ``"bbox": null``.
+Client -> server: ``{"type":"viewport","bbox":[minLon,minLat,maxLon,maxLat]}`` or ``"bbox": null``,
+with an optional ``"zoom"`` (the map's zoom level; used by v2).
 A point is a ``websocket_updates_topic`` message.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +42,16 @@ class Point:
     lon: float
     lat: float
     json: bytes
+    speed: float = math.nan
+    heading: float = math.nan
+    alt: float = math.nan
+    battery: float = math.nan
+    source: str | None = None
+
+
+def _number(message: dict[str, Any], name: str) -> float:
+    value = message.get(name)
+    return math.nan if value is None else float(value)
 
 
 def decode_point(value: bytes | None) -> Point:
@@ -54,7 +67,18 @@ def decode_point(value: bytes | None) -> Point:
             raise MalformedRecordError("contract", "value is not a JSON object")
         problems = "; ".join(map(str, contracts.errors(TOPIC_CONTRACT, message)))
         raise MalformedRecordError("contract", problems[:MAX_REASON_CHARS])
-    return Point(message["vehicle_id"], message["ts"], message["lon"], message["lat"], orjson.dumps(message))
+    return Point(
+        message["vehicle_id"],
+        message["ts"],
+        message["lon"],
+        message["lat"],
+        orjson.dumps(message),
+        _number(message, "speed"),
+        _number(message, "heading"),
+        _number(message, "alt"),
+        _number(message, "battery"),
+        message.get("source"),
+    )
 
 
 _FRAME_HEADS = {
@@ -122,6 +146,11 @@ class ClientMessageError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Viewport:
     bbox: BBox | None
+    zoom: float | None = None
+    """The map's zoom level, when the client sent it (protocol v2)."""
+
+
+MAX_ZOOM = 30
 
 
 def parse_client_message(data: str | bytes) -> Viewport:
@@ -141,6 +170,12 @@ def parse_client_message(data: str | bytes) -> Viewport:
     if "bbox" not in message:
         raise ClientMessageError('viewport needs "bbox": [minLon, minLat, maxLon, maxLat] or null')
     try:
-        return Viewport(parse_bbox(message["bbox"]))
+        bbox = parse_bbox(message["bbox"])
     except BBoxError as exc:
         raise ClientMessageError(f"invalid bbox: {exc}") from None
+    zoom = message.get("zoom")
+    if zoom is not None and (
+        isinstance(zoom, bool) or not isinstance(zoom, int | float) or not 0 <= zoom <= MAX_ZOOM
+    ):
+        raise ClientMessageError(f"invalid zoom: must be a number from 0 to {MAX_ZOOM}")
+    return Viewport(bbox, None if zoom is None else float(zoom))

@@ -1,9 +1,10 @@
 """The WebSocket endpoint, plus ``GET /health`` and ``GET /metrics`` on the same port.
 
 Plain HTTP requests for ``/health`` and ``/metrics`` are answered during the opening handshake
-(websockets' ``process_request``); every other path upgrades to the live feed. A client may pass its
-first viewport in the URL, ``ws://host:8082/?bbox=minLon,minLat,maxLon,maxLat``, so its snapshot is
-already filtered.
+(websockets' ``process_request``); every other path upgrades to the live feed, once the start-up
+look-back has been read (503 with ``Retry-After`` before). A client may pass its first viewport in the
+URL, ``ws://host:8082/?bbox=minLon,minLat,maxLon,maxLat``, so its snapshot is already filtered, and ask
+for protocol v2 with ``?v=2&format=bin|json`` (:mod:`ws_relay.protocol_v2`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ws_relay.geo import BBoxError, bbox_from_path
 from ws_relay.hub import Hub, finish_sender
 from ws_relay.kafka_source import KafkaSource
 from ws_relay.protocol import ClientMessageError, error_frame, parse_client_message
+from ws_relay.protocol_v2 import NegotiationError, negotiate
 from ws_relay.settings import Settings
 from ws_relay.stats import Stats
 from ws_relay.table import LatestTable
@@ -49,7 +51,12 @@ def json_response(conn: ServerConnection, status: int, body: dict[str, Any]) -> 
     return response
 
 
-GAUGES = frozenset({"uptime_s", "kafka_connected", "lookback_loaded", "clients", "vehicles"})
+GAUGES = frozenset(
+    {"uptime_s", "kafka_connected", "lookback_loaded", "clients", "vehicles", "history_moves", "partitions"}
+)
+RETRY_AFTER_S = 2
+PING_TIMEOUT_REASON = "keepalive ping timeout"
+"""The close reason websockets gives a connection that stopped answering pings."""
 
 
 class RelayCollector(Collector):
@@ -123,6 +130,8 @@ class Relay:
         status, body = health_status(
             {"kafka": lambda: self.source.connected, "lookback": lambda: self.source.caught_up}
         )
+        if body["checks"] == {"kafka": "up", "lookback": "down"}:
+            body["status"] = "loading"  # clients are refused (503, Retry-After) until the look-back is read
         body.update(
             instance=self.instance_id,
             clients=len(self.hub.clients),
@@ -140,6 +149,8 @@ class Relay:
             "clients": len(self.hub.clients),
             "vehicles": len(self.table),
             "vehicles_evicted": self.table.evicted,
+            "history_moves": self.table.history_size(),
+            "partitions": len(self.source.next_offsets),
             "offsets": {str(tp.partition): offset for tp, offset in sorted(self.source.next_offsets.items())},
             **self.stats.as_dict(),
         }
@@ -171,9 +182,18 @@ class Relay:
         if self.hub.full:
             self.stats.clients_refused += 1
             return conn.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many clients; try again later.\n")
+        if not self.source.caught_up:
+            # A map connecting now would get an empty or partial snapshot: ask it to come back.
+            self.stats.clients_refused_loading += 1
+            response = conn.respond(
+                http.HTTPStatus.SERVICE_UNAVAILABLE, "Loading the latest positions; try again shortly.\n"
+            )
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return response
         try:
             bbox_from_path(request.path)
-        except BBoxError as exc:
+            negotiate(request.path)
+        except (BBoxError, NegotiationError) as exc:
             return conn.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
         if self.settings.relay_client_sndbuf_bytes:
             sock = conn.transport.get_extra_info("socket")
@@ -198,7 +218,12 @@ class Relay:
             self.per_address.closed(address)
 
     async def _serve(self, conn: ServerConnection) -> None:
-        client = self.hub.connect(conn, bbox_from_path(conn.request.path))
+        negotiated = negotiate(conn.request.path)
+        client = self.hub.connect(
+            conn, bbox_from_path(conn.request.path), negotiated, asyncio.get_running_loop().time()
+        )
+        if negotiated.version == 2:
+            self.stats.clients_v2 += 1
         sender = asyncio.create_task(client.run_sender(), name="ws-sender")
         remote = ":".join(map(str, conn.remote_address or ()))
         log.info("client connected", extra={"remote": remote, "clients": len(self.hub.clients)})
@@ -207,7 +232,10 @@ class Relay:
                 self.stats.client_messages += 1
                 try:
                     request = parse_client_message(message)
-                    client.view.set_viewport(request.bbox)
+                    if client.sub is not None:
+                        client.sub.set_viewport(request.bbox, request.zoom)
+                    else:
+                        client.view.set_viewport(request.bbox)
                 except ClientMessageError as exc:
                     self.stats.client_messages_bad += 1
                     await conn.send(error_frame(str(exc)), text=True)
@@ -222,6 +250,8 @@ class Relay:
         except ConnectionClosed as exc:
             if exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
                 self.stats.client_messages_too_large += 1
+            elif exc.sent is not None and exc.sent.reason == PING_TIMEOUT_REASON:
+                self.stats.clients_dropped_ping += 1
         finally:
             self.hub.disconnect(client)
             await finish_sender(sender)

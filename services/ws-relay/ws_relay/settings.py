@@ -39,3 +39,12 @@ class Settings(ServiceSettings):
     relay_close_timeout_s: float = Field(5, gt=0)
     relay_ping_interval_s: float = Field(20, gt=0)
     relay_ping_timeout_s: float = Field(20, gt=0)
+    relay_heartbeat_s: float = Field(5, gt=0)
+    """Protocol v2: a client that got nothing else for this long gets a heartbeat frame (it reconnects
+    after 3 x this without any message: a half-open connection)."""
+    relay_history_limit: int = Field(200_000, ge=1_000)
+    """Moves kept for v2 clients that missed rounds (20 s at 10,000 points/s, twice the slow-client
+    timeout; about 25 MB); a client further behind gets removes of every changed vehicle outside its
+    tiles instead."""
+    relay_metadata_refresh_s: float = Field(5, gt=0)
+    """How often the topic's metadata is read: broker reachability, and partitions added later."""

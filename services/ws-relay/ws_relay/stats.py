@@ -37,6 +37,14 @@ class Stats:
     """Connections closed with 1009 for a message over RELAY_MAX_MESSAGE_BYTES."""
     client_handler_errors: int = 0
     """Unexpected errors while handling a client's message (the connection lives on)."""
+    heartbeats_sent: int = 0
+    """Protocol v2 heartbeats (sent to a client that got nothing else for RELAY_HEARTBEAT_S)."""
+    clients_v2: int = 0
+    """Connections that negotiated protocol v2."""
+    clients_refused_loading: int = 0
+    """Handshakes refused with 503 + Retry-After while the start-up look-back was being read."""
+    clients_dropped_ping: int = 0
+    """Connections closed because they stopped answering WebSocket pings (half-open)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +67,10 @@ class Stats:
             "clients_refused_per_ip": self.clients_refused_per_ip,
             "client_messages_too_large": self.client_messages_too_large,
             "client_handler_errors": self.client_handler_errors,
+            "heartbeats_sent": self.heartbeats_sent,
+            "clients_v2": self.clients_v2,
+            "clients_refused_loading": self.clients_refused_loading,
+            "clients_dropped_ping": self.clients_dropped_ping,
         }
 
 

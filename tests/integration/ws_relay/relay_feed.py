@@ -157,3 +157,73 @@ def raw_client(port: int, rcvbuf: int = 4096) -> socket.socket:
         head += chunk
     assert head.startswith(b"HTTP/1.1 101"), head
     return sock
+
+
+@dataclass
+class FeedV2:
+    """A protocol v2 client: the hello, then frames applied as a map does (upsert, remove)."""
+
+    ws: ClientConnection
+    hello: dict[str, Any]
+    vehicles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    frames: list[tuple[str, list[str]]] = field(default_factory=list)
+    """(kind, vehicle ids) of every frame; heartbeats and errors with no ids."""
+    server_times: list[float] = field(default_factory=list)
+
+    async def next_frame(self, timeout: float) -> tuple[str, list[str]]:
+        from ws_relay.protocol_v2 import decode_frame
+
+        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+        if isinstance(raw, bytes):
+            assert self.hello["format"] == "bin", "binary frames only for format=bin"
+            decoded = decode_frame(raw)
+            kind, points = decoded.kind.name.lower(), decoded.vehicles
+            self.server_times.append(decoded.server_time)
+            ids = [p["vehicle_id"] for p in points]
+        else:
+            body = orjson.loads(raw)
+            kind = body["type"]
+            self.server_times.append(body.get("server_time", 0))
+            points = body.get("vehicles", [])
+            ids = body.get("ids", [p["vehicle_id"] for p in points])
+            if kind in ("snapshot", "update", "remove"):
+                assert self.hello["format"] == "json", "JSON data frames only for format=json"
+        assert kind in ("snapshot", "update", "remove", "heartbeat", "error"), kind
+        assert len(ids) == len(set(ids)), "one entry per vehicle per frame"
+        if kind == "remove":
+            for vid in ids:
+                self.vehicles.pop(vid, None)
+        else:
+            for p in points:
+                self.vehicles[p["vehicle_id"]] = p
+        self.frames.append((kind, ids))
+        return kind, ids
+
+    async def until(self, done: Callable[[FeedV2], bool], timeout: float = 30.0, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what or done}; got {len(self.frames)} frames")
+            try:
+                await self.next_frame(remaining)
+            except TimeoutError:
+                continue
+
+    def has(self, points: Iterable[dict[str, Any]]) -> bool:
+        """Whether each of these points is what the client holds for its vehicle (same ts and place)."""
+        return all(
+            (got := self.vehicles.get(p["vehicle_id"])) is not None
+            and (got["ts"], got["lon"], got["lat"]) == (p["ts"], p["lon"], p["lat"])
+            for p in points
+        )
+
+
+async def open_feed_v2(url: str, fmt: str = "bin", bbox: str | None = None) -> FeedV2:
+    query = f"v=2&format={fmt}" + (f"&bbox={bbox}" if bbox else "")
+    ws = await connect(f"{url}?{query}", max_size=None, open_timeout=10)
+    hello = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert hello["type"] == "hello", hello
+    feed = FeedV2(ws, hello)
+    await feed.until(lambda f: any(kind == "snapshot" for kind, _ in f.frames), 10, "the first snapshot")
+    return feed

@@ -71,13 +71,15 @@ def test_broker_outage_reports_unhealthy_then_recovers(start_relay, workdir, dat
             feed = await open_feed(relay.ws_url)
             Producer(broker.bootstrap).points([before, kept])
             await feed.until(lambda f: f.has([before, kept]), what="points before the outage")
-            broker.stop()
+            # In a thread: the client keeps answering the relay's pings while the JVM stops and starts
+            # (tens of seconds on a loaded machine, past the relay's ping timeout).
+            await asyncio.to_thread(broker.stop)
             await wait_for_status(relay, 503, feed)
             body = relay.health().json()
             assert body["checks"]["kafka"] == "down"
             if data == "lost":
                 broker.discard_data()
-            broker.start()  # same port
+            await asyncio.to_thread(broker.start)  # same port
             await wait_for_status(relay, 200, feed)
             if data == "lost":
                 # The relay spots a log that restarted behind it only when its new session positions

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ws_relay.table import LatestTable, Outcome
+from ws_relay.tiles import tile_of
 
 
 def put(table: LatestTable, vid: str, ts: int, lon: float = 0.0, lat: float = 0.0, seen: int = 0) -> Outcome:
@@ -96,3 +99,44 @@ def test_changes_since_equals_a_replay(operations, cut):
     changed = table.changes_since(mark)
     assert {e.json.decode().split('"')[3] for e in changed} == changed_after_cut
     assert len(changed) == len(changed_after_cut)
+
+
+def test_moves_since_tell_where_each_vehicle_was_then():
+    table = LatestTable(10, ttl_ms=1_000)
+    put(table, "a", 1, lon=1.0)
+    put(table, "b", 1, lon=2.0, seen=0)
+    mark = table.seq
+    put(table, "a", 2, lon=1.5)
+    put(table, "a", 3, lon=1.7)
+    put(table, "c", 1, lon=3.0, seen=5_000)
+    table.prune(now_ms=4_000)  # b expires
+    moves = table.moves_since(mark)
+    assert {vid: move.lon for vid, move in moves.items() if vid != "c"} == {"a": 1.0, "b": 2.0}
+    assert math.isnan(moves["c"].lon)  # new since the mark
+    assert "b" not in table
+
+
+def test_history_is_forgotten_up_to_what_clients_need_and_bounded():
+    table = LatestTable(10, ttl_ms=10**9, history_limit=1_000)
+    for ts in range(1_500):
+        put(table, "a", ts)
+    assert table.history_size() == 1_000
+    assert table.moves_since(0) is None  # that far back is gone
+    assert table.moves_since(table.seq - 10) is not None
+    table.forget_history(table.seq - 5)
+    assert table.history_size() == 5
+    assert table.moves_since(table.seq - 6) is None
+    assert set(table.moves_since(table.seq - 5)) == {"a"}
+
+
+def test_the_spatial_index_follows_every_move():
+    table = LatestTable(10, ttl_ms=10**9)
+    put(table, "paris", 1, lon=2.35, lat=48.85)
+    put(table, "tokyo", 1, lon=139.7, lat=35.7)
+    europe, paris_tile = tile_of(2.35, 48.85, 3), tile_of(2.35, 48.85, 12)
+    assert [e.vehicle_id for e in table.in_tile(europe)] == ["paris"]
+    assert [e.vehicle_id for e in table.in_tile(paris_tile)] == ["paris"]
+    assert {e.vehicle_id for e in table.in_tile(tile_of(0, 0, 0))} == {"paris", "tokyo"}
+    put(table, "paris", 2, lon=139.71, lat=35.71)
+    assert list(table.in_tile(europe)) == []
+    assert {e.vehicle_id for e in table.in_tile(tile_of(139.7, 35.7, 5))} == {"paris", "tokyo"}
