@@ -10,8 +10,12 @@
 #   eclipse-mosquitto:2.0.20                stand-in: Debian mosquitto
 #   influxdb:2.7.12                         stand-in: InfluxDB OSS 1.13 (v2 write API), scripts/install-influxdb.sh
 #   telegraf:1.39.3                         stand-in: the real Telegraf, scripts/install-telegraf.sh (project's plugins)
+#   docker.elastic.co/elasticsearch/elasticsearch:8.19.3
+#                                           stand-in: OpenSearch 2.19 (scripts/install-opensearch.sh) behind
+#                                           the test-only Elasticsearch shim, with basic auth
 #
 #   images.sh [all|base|NAME...]    NAME is one of: python node nginx kafka mobilitydb mosquitto influxdb telegraf
+#                                   elasticsearch
 #
 # Debootstrap roots are cached as tarballs under $GEOSTREAM_CACHE/docker/rootfs and the images stay in
 # the engine's data root, so a second run only checks the layer cache.
@@ -40,8 +44,9 @@ declare -A TAGS=(
     [mosquitto]=eclipse-mosquitto:2.0.20
     [influxdb]=influxdb:$(sed -n 's/^INFLUXDB_VERSION=//p' "$GS_REPO_ROOT/.env.example")
     [telegraf]=telegraf:$(sed -n 's/^TELEGRAF_VERSION=//p' "$GS_REPO_ROOT/.env.example")
+    [elasticsearch]=docker.elastic.co/elasticsearch/elasticsearch:$(sed -n 's/^ELASTIC_VERSION=//p' "$GS_REPO_ROOT/.env.example")
 )
-STANDINS=(python node nginx kafka mobilitydb mosquitto influxdb telegraf)
+STANDINS=(python node nginx kafka mobilitydb mosquitto influxdb telegraf elasticsearch)
 
 # debootstrap SUITE into a cached tarball (about a minute per suite, once per machine).
 rootfs_tarball() {
@@ -168,9 +173,21 @@ build_standin() {
         telegraf=$("$GS_REPO_ROOT/scripts/install-telegraf.sh") || gs_die "scripts/install-telegraf.sh failed"
         cp "$telegraf" "$ctx/telegraf"
         ;;
+    elasticsearch)
+        # The OpenSearch node of the local servers (Maven Central jars + launcher, cached) and the
+        # project's test-only shim, the same file the integration tests use.
+        ctx=$CONTEXT_CACHE/elasticsearch
+        rm -rf "$ctx"
+        mkdir -p "$ctx/opensearch"
+        cp -a "$IMAGES_DIR/elasticsearch/." "$ctx/"
+        local opensearch
+        opensearch=$("$GS_REPO_ROOT/scripts/install-opensearch.sh") || gs_die "scripts/install-opensearch.sh failed"
+        cp -a "$opensearch/lib" "$opensearch/classes" "$ctx/opensearch/"
+        cp "$GS_REPO_ROOT/tests/support/search_shim.py" "$ctx/search_shim.py"
+        ;;
     esac
     gs_build "$tag" "$ctx"
-    case "$name" in node | kafka | influxdb | telegraf) rm -rf "$ctx" ;; esac
+    case "$name" in node | kafka | influxdb | telegraf | elasticsearch) rm -rf "$ctx" ;; esac
 }
 
 main() {
@@ -187,7 +204,7 @@ main() {
         case "$t" in
         base) need_bookworm=1 need_trixie=1 ;;
         mobilitydb) need_trixie=1 ;;
-        python | node | nginx | kafka | mosquitto | influxdb | telegraf) need_bookworm=1 ;;
+        python | node | nginx | kafka | mosquitto | influxdb | telegraf | elasticsearch) need_bookworm=1 ;;
         *) gs_die "unknown image: $t (base ${STANDINS[*]})" ;;
         esac
     done

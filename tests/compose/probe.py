@@ -9,7 +9,11 @@ locations_topic:
   - http-ingest: POST /ingest/location without a token -> 401, with it -> 202, then the points are read
     back from locations_topic;
   - weather: weather-producer -> weather_data_v2 -> Telegraf -> InfluxDB, an observation queryable in
-    measurement "weather" (when INFLUXDB_URL is set).
+    measurement "weather" (when INFLUXDB_URL is set);
+  - Elasticsearch stand-in (when ELASTICSEARCH_URL is set): a request without credentials -> 401, the
+    official client with the elastic user's -> cluster health; then the buoy leg: buoy-simulator ->
+    udp-ingest -> sensor_readings -> es-indexer -> search engine, a reading of the simulator's sensors
+    searchable in sensor-readings* (geo_distance around the simulator's home position).
 Endpoints come from the same environment variables as the e2e tests (see README.md).
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -28,8 +33,12 @@ import paho.mqtt.client as mqtt
 import psycopg2
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
 
 DEADLINE_S = 60.0
+BUOYS_DEADLINE_S = 180.0
+# buoy-simulator's default home position (services/buoy-simulator: near Banyuls-sur-Mer).
+BUOY_HOME = {"lat": 42.48, "lon": 3.145}
 
 
 def check(name: str, ok: bool, detail: str) -> None:
@@ -165,6 +174,101 @@ def probe_weather(influxdb_url: str, token: str) -> None:
     )
 
 
+def probe_search_engine(url: str, username: str, password: str) -> Elasticsearch:
+    """The stand-in requires Elasticsearch's credentials and answers the official 8.x client."""
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=20) as response:
+            anonymous = response.status
+    except urllib.error.HTTPError as exc:
+        anonymous = exc.code
+    check("elasticsearch refuses a request without credentials", anonymous == 401, f"GET -> {anonymous}")
+    es = Elasticsearch(url, basic_auth=(username, password), request_timeout=30)
+    health = es.cluster.health()
+    check(
+        "elasticsearch (stand-in: OpenSearch + test-only shim)",
+        health["status"] in ("yellow", "green"),
+        f"official client as {username}: cluster {health['cluster_name']} {health['status']}",
+    )
+    return es
+
+
+def simulator_hostnames(project: str) -> list[str]:
+    """Host names of the buoy-simulator containers: the prefix of their sensor ids."""
+    labels = ["--filter", f"label=com.docker.compose.project={project}"]
+    ids = subprocess.run(
+        ["docker", "ps", "-q", *labels, "--filter", "label=com.docker.compose.service=buoy-simulator"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    if not ids:
+        return []
+    inspected = subprocess.run(
+        ["docker", "inspect", "-f", "{{.Config.Hostname}}", *ids], capture_output=True, text=True, check=True
+    )
+    return inspected.stdout.split()
+
+
+def topic_record_count(brokers: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": f"smoke-probe-{uuid.uuid4().hex[:8]}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=20).topics[topic].partitions
+        return sum(
+            high - low
+            for low, high in (
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=20) for p in partitions
+            )
+        )
+    finally:
+        consumer.close()
+
+
+def probe_buoys(es: Elasticsearch, brokers: str, project: str) -> None:
+    """buoy-simulator -> udp-ingest -> sensor_readings -> es-indexer -> the search engine."""
+    hostnames = simulator_hostnames(project)
+    check("buoy-simulator containers", bool(hostnames), f"sensor id prefixes {hostnames}")
+    query = {
+        "bool": {
+            "filter": [
+                {
+                    "bool": {
+                        "should": [{"prefix": {"sensor_id": h}} for h in hostnames],
+                        "minimum_should_match": 1,
+                    }
+                },
+                {"geo_distance": {"distance": "50km", "location": BUOY_HOME}},
+            ]
+        }
+    }
+    hits: list[dict] = []
+    deadline = time.monotonic() + BUOYS_DEADLINE_S
+    while not hits and time.monotonic() < deadline:
+        answer = es.search(index="sensor-readings*", query=query, size=1, sort=[{"@timestamp": "desc"}])
+        hits = answer["hits"]["hits"]
+        time.sleep(0 if hits else 2)
+    if hits:
+        reading = hits[0]["_source"]
+        check(
+            "buoy-simulator -> udp-ingest -> Kafka -> es-indexer -> elasticsearch",
+            isinstance(reading.get("temperature"), float) and "@timestamp" in reading,
+            f"latest reading in {hits[0]['_index']}: {reading}",
+        )
+        return
+    in_kafka = topic_record_count(brokers, "sensor_readings")
+    indexed = es.count(index="sensor-readings*")["count"]
+    if in_kafka == 0:
+        where = "before Kafka: see the logs of buoy-simulator and udp-ingest (its /metrics counts rejects)"
+    elif indexed == 0:
+        where = "after Kafka: see the logs of es-indexer (its /metrics counts rejected documents)"
+    else:
+        where = "documents are indexed, but none from these sensors within 50 km of the buoys' home"
+    check(
+        "buoy-simulator -> udp-ingest -> Kafka -> es-indexer -> elasticsearch",
+        False,
+        f"no reading of sensors {hostnames}-* searchable in sensor-readings* after {BUOYS_DEADLINE_S:.0f} s;"
+        f" sensor_readings holds {in_kafka} record(s), sensor-readings* {indexed} document(s): the leg breaks"
+        f" {where}",
+    )
+
+
 def main() -> int:
     brokers = os.environ.get("KAFKA_BROKERS", "localhost:9092")
     probe_kafka(brokers)
@@ -174,6 +278,13 @@ def main() -> int:
     probe_mqtt(os.environ.get("MQTT_BROKER_HOST", "localhost"), mqtt_port, brokers)
     if os.environ.get("INFLUXDB_URL"):
         probe_weather(os.environ["INFLUXDB_URL"], os.environ["INFLUXDB_TOKEN"])
+    if os.environ.get("ELASTICSEARCH_URL"):
+        es = probe_search_engine(
+            os.environ["ELASTICSEARCH_URL"],
+            os.environ.get("ELASTICSEARCH_USERNAME", "elastic"),
+            os.environ["ELASTICSEARCH_PASSWORD"],
+        )
+        probe_buoys(es, brokers, os.environ.get("COMPOSE_PROJECT_NAME", "geostream-smoke"))
     return 0
 
 

@@ -4,7 +4,9 @@
 #
 #   1. start the private engine (engine.sh) and build base images + stand-ins (images.sh, cached);
 #   2. build every project image of the runnable services, start them, wait until all are healthy;
-#   3. run `pytest tests/e2e` with GEOSTREAM_E2E_TARGET=compose (endpoints below), inside the engine's
+#   3. run probe.py (each stand-in's protocol, then every pipeline leg that runs here, the buoys' included:
+#      buoy-simulator -> udp-ingest -> Kafka -> es-indexer -> Elasticsearch stand-in), then
+#      `pytest tests/e2e` with GEOSTREAM_E2E_TARGET=compose (endpoints below), inside the engine's
 #      network namespace where the stack's published ports are on localhost;
 #   4. always: docker-compose down -v, prune networks/volumes/dangling images, stop the engine (daemons,
 #      network namespace, iptables chains, cgroups).
@@ -23,10 +25,15 @@ set -euo pipefail
 # shellcheck source=tests/compose/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Services whose images cannot be had on this machine: no runnable server in any registry reachable here,
-# so images.sh has no stand-in for them (InfluxDB and Telegraf have one, built from the Go module proxy).
-NOT_RUN_HERE=(grafana elasticsearch kibana)
-NOT_RUN_REASON="no runnable Grafana, Elasticsearch or Kibana exists here"
+# Services that cannot run on this machine, with the reason printed for each: Grafana and Kibana have no
+# runnable server in any registry reachable here, so images.sh has no stand-in for them (InfluxDB,
+# Telegraf and Elasticsearch have one: a real InfluxDB 1.13 and Telegraf from the Go module proxy, a real
+# OpenSearch from Maven Central behind the test-only Elasticsearch shim).
+declare -A NOT_RUN_HERE=(
+    [grafana]="no runnable Grafana exists here"
+    [kibana]="no runnable Kibana exists here"
+    [kibana-setup]="imports the saved objects into Kibana, which does not run here"
+)
 
 PYTHON=${GEOSTREAM_PYTHON:-/var/cache/geostream/venv/bin/python}
 TIMEOUT=${GEOSTREAM_COMPOSE_TIMEOUT:-900}
@@ -109,13 +116,13 @@ select_services() {
 import os, sys, yaml
 raw = yaml.safe_load(open(sys.argv[1])).get("services") or {}
 active = yaml.safe_load(sys.stdin).get("services") or {}
-cannot = set(sys.argv[2].split())
+cannot = dict(line.split("=", 1) for line in sys.argv[2].splitlines())
 enabled = set(filter(None, os.environ.get("COMPOSE_PROFILES", "").split(",")))
 reasons = {}
 for name, svc in raw.items():
     profiles = set((svc or {}).get("profiles") or [])
     if name in cannot:
-        reasons[name] = sys.argv[3]
+        reasons[name] = cannot[name]
     elif profiles and not profiles & enabled:
         reasons[name] = "in compose profile(s) " + ", ".join(sorted(profiles)) + ", not enabled by default"
 changed = True
@@ -129,9 +136,9 @@ while changed:
             changed = True
 for name in raw:
     print("skip", name, reasons[name]) if name in reasons else print("run", name)
-for name in sorted(cannot - raw.keys()):
+for name in sorted(cannot.keys() - raw.keys()):
     print("absent", name, "-")
-' "$GS_REPO_ROOT/docker-compose.yml" "${NOT_RUN_HERE[*]}" "$NOT_RUN_REASON")
+' "$GS_REPO_ROOT/docker-compose.yml" "$(for name in "${!NOT_RUN_HERE[@]}"; do printf '%s=%s\n' "$name" "${NOT_RUN_HERE[$name]}"; done)")
     RUN_SERVICES=()
     while read -r verdict name reason; do
         case "$verdict" in
@@ -243,7 +250,15 @@ run_e2e() {
             INFLUXDB_TOKEN="$(env_value INFLUXDB_TOKEN '')"
         )
     fi
-    gs_log "probing the stack (POST to http-ingest, read back from Kafka)"
+    # The buoy leg (buoy-simulator -> udp-ingest -> Kafka -> es-indexer -> Elasticsearch stand-in).
+    if printf '%s\n' "${RUN_SERVICES[@]}" | grep -qx es-indexer; then
+        e2e_env+=(
+            ELASTICSEARCH_URL="http://localhost:$(env_value ELASTICSEARCH_PORT 9200)"
+            ELASTICSEARCH_USERNAME=elastic
+            ELASTICSEARCH_PASSWORD="$(env_value ELASTIC_PASSWORD '')"
+        )
+    fi
+    gs_log "probing the stack (its stand-ins, then every pipeline leg that runs here)"
     "$GS_COMPOSE_DIR/engine.sh" exec env "${e2e_env[@]}" "$PYTHON" "$GS_COMPOSE_DIR/probe.py"
     if [ ! -d "$GS_REPO_ROOT/tests/e2e" ]; then
         gs_log "tests/e2e does not exist yet: only the probe ran"
