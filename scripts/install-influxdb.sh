@@ -64,7 +64,8 @@ started=$SECONDS
 BUILD=$DIR.build
 rm -rf "$BUILD"
 mkdir -p "$BUILD" "$TOOLS" "$CACHE/go/mod" "$CACHE/go/build" "$CACHE/cargo"
-export GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# GOPATH too: Go keeps the checksum database's state in GOPATH/pkg/sumdb, whatever GOMODCACHE says.
+export GOPATH=$CACHE/go GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 export CARGO_HOME=$CACHE/cargo RUSTUP_TOOLCHAIN=${RUSTUP_TOOLCHAIN:-stable} RUSTFLAGS="--cap-lints warn"
 # The wrapper's own log, kept with the build log for a failed build.
 export PKG_CONFIG_LOG=$BUILD/pkg-config.log

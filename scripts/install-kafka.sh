@@ -8,8 +8,11 @@
 # The version is KAFKA_VERSION in .env.example, the one compose runs. scripts/kafka/pom.xml lists the
 # artifacts (kafka_2.13, kafka-tools, and the reload4j logging backend Kafka 3.9's core POM leaves out);
 # Maven verifies every download's checksum (-C fails on a mismatch) and keeps its local repository in
-# $GEOSTREAM_CACHE/m2. The jars are copied into a temporary directory and renamed into place, and a
-# stamp file names the POM they came from: a rerun with the same POM prints nothing and exits at once.
+# $GEOSTREAM_CACHE/m2-servers, shared with install-opensearch.sh, which scripts/install-deps.sh runs after
+# this one. PyFlink's connectors have $CACHE/m2 to themselves so that they install in parallel: two Maven
+# processes must not write one local repository at once. The jars are copied into a temporary directory
+# and renamed into place, and a stamp file names the POM they came from: a rerun with the same POM prints
+# nothing and exits at once.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +42,7 @@ fi
 started=$SECONDS
 mkdir -p "$DEST"
 rm -rf "$DEST/libs.tmp"
-if ! mvn -B -q -C -f "$POM" -Dmaven.repo.local="$CACHE/m2" -Dkafka.version="$VERSION" \
+if ! mvn -B -q -C -f "$POM" -Dmaven.repo.local="$CACHE/m2-servers" -Dkafka.version="$VERSION" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$DEST/libs.tmp" \
     >"$DEST/mvn.log" 2>&1; then
     tail -n 30 "$DEST/mvn.log" >&2

@@ -9,6 +9,7 @@
 # half-built root behind; a rerun finds the marker file and exits at once. Concurrent runs serialise
 # on a lock file. Nothing stays mounted: the build needs no mounts, and the server runs with
 # dynamic_shared_memory_type=mmap, so neither /proc nor /dev/shm has to be mounted in the root.
+# debootstrap's and apt's output goes to $CACHE/.mobilitydb-trixie.log, shown when the build fails.
 set -euo pipefail
 
 CACHE="${GEOSTREAM_CACHE:-/var/cache/geostream}"
@@ -19,6 +20,8 @@ RECIPE="recipe 2"
 MIRROR="${GEOSTREAM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PACKAGES=(postgresql-17 postgresql-17-postgis-3 postgresql-17-postgis-3-scripts postgresql-17-mobilitydb)
 PG_BIN=/usr/lib/postgresql/17/bin
+
+log() { printf '[install-mobilitydb] %s\n' "$*" >&2; }
 
 ready() {
     local first=""
@@ -32,7 +35,7 @@ if ready; then
 fi
 
 if [[ "$(id -u)" -ne 0 ]]; then
-    echo "install-mobilitydb.sh: must run as root (debootstrap and chroot)" >&2
+    log "must run as root (debootstrap and chroot)"
     exit 1
 fi
 
@@ -50,13 +53,15 @@ for pidfile in "$ROOT"/srv/geostream/*/data/postmaster.pid; do
     [[ -f "$pidfile" ]] || continue
     read -r pid <"$pidfile" || continue
     if kill -0 "$pid" 2>/dev/null; then
-        echo "install-mobilitydb.sh: $ROOT is outdated but in use ($pidfile); rebuild postponed" >&2
+        log "$ROOT is outdated but in use ($pidfile); rebuild postponed"
         echo "$ROOT"
         exit 0
     fi
 done
 
 BUILD="$CACHE/.mobilitydb-trixie.build"
+# Outside $BUILD, so that it outlives a failed build's removal.
+BUILD_LOG="$CACHE/.mobilitydb-trixie.log"
 
 # Unmounts whatever an earlier, killed debootstrap may have left mounted below $1 (deepest first),
 # then removes the tree without ever crossing into another file system.
@@ -77,7 +82,8 @@ cleanup() {
         in_root_as_postgres "$PG_BIN/pg_ctl" -D "$SMOKE/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
     if [[ $status -ne 0 ]]; then
-        echo "install-mobilitydb.sh: failed (exit $status); removing the partial build" >&2
+        [[ -f "$BUILD_LOG" ]] && tail -n 40 "$BUILD_LOG" >&2
+        log "failed (exit $status; log: $BUILD_LOG); removing the partial build"
         remove_tree "$BUILD"
     fi
 }
@@ -97,15 +103,16 @@ in_root_as_postgres() {
 }
 
 if ! command -v debootstrap >/dev/null 2>&1; then
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap
+    log "apt: debootstrap"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
 
 started=$SECONDS
 remove_tree "$BUILD"
 
-echo "install-mobilitydb.sh: debootstrap trixie into $BUILD" >&2
-debootstrap --variant=minbase trixie "$BUILD" "$MIRROR" >&2
+echo "debootstrap trixie into $BUILD" >"$BUILD_LOG"
+debootstrap --variant=minbase trixie "$BUILD" "$MIRROR" >>"$BUILD_LOG" 2>&1
 
 cp /etc/resolv.conf "$BUILD/etc/resolv.conf"
 if [[ -f /etc/ssl/certs/ca-certificates.crt && ! -f "$BUILD/etc/ssl/certs/ca-certificates.crt" ]]; then
@@ -124,10 +131,12 @@ chmod 0755 "$BUILD/usr/sbin/policy-rc.d"
 mkdir -p "$BUILD/etc/postgresql-common"
 echo "create_main_cluster = false" >"$BUILD/etc/postgresql-common/createcluster.conf"
 
-echo "install-mobilitydb.sh: apt-get install ${PACKAGES[*]}" >&2
-in_root apt-get update >&2
-in_root apt-get install -y --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}" >&2
+{
+    echo "apt-get install ${PACKAGES[*]}"
+    in_root apt-get update
+    in_root apt-get install -y --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${PACKAGES[@]}"
+} >>"$BUILD_LOG" 2>&1
 in_root apt-get clean
 rm -rf "$BUILD"/var/lib/apt/lists/* "$BUILD"/usr/share/doc/* "$BUILD"/usr/share/man/*
 
@@ -148,7 +157,7 @@ in_root test -f /usr/share/postgresql/17/extension/postgis.control
 in_root getent passwd postgres >/dev/null
 
 # Smoke test: a throw-away cluster (Unix socket only, no TCP port) must create the extension.
-echo "install-mobilitydb.sh: smoke test (initdb, CREATE EXTENSION mobilitydb)" >&2
+echo "smoke test (initdb, CREATE EXTENSION mobilitydb)" >>"$BUILD_LOG"
 in_root install -d -o postgres -g postgres -m 0700 "$SMOKE"
 in_root_as_postgres "$PG_BIN/initdb" -D "$SMOKE/data" -U postgres -A trust --no-sync >/dev/null
 in_root_as_postgres "$PG_BIN/pg_ctl" -D "$SMOKE/data" -l "$SMOKE/log" -w -t 60 \
@@ -156,7 +165,7 @@ in_root_as_postgres "$PG_BIN/pg_ctl" -D "$SMOKE/data" -l "$SMOKE/log" -w -t 60 \
     start >/dev/null
 in_root_as_postgres "$PG_BIN/psql" -h "$SMOKE" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt \
     -c "CREATE EXTENSION mobilitydb CASCADE" \
-    -c "SELECT asText(tgeogpoint '[Point(1 2)@2000-01-01, Point(1 3)@2000-01-02]')" >&2
+    -c "SELECT asText(tgeogpoint '[Point(1 2)@2000-01-01, Point(1 3)@2000-01-02]')" >>"$BUILD_LOG" 2>&1
 in_root_as_postgres "$PG_BIN/pg_ctl" -D "$SMOKE/data" -m fast -w stop >/dev/null
 rm -rf --one-file-system "${BUILD:?}$SMOKE"
 
@@ -171,5 +180,6 @@ remove_tree "$ROOT"
     in_root dpkg-query -W -f '${Package} ${Version}\n' "${PACKAGES[@]}"
 } >"$BUILD/$MARKER"
 mv -T "$BUILD" "$ROOT"
-echo "install-mobilitydb.sh: ready in $((SECONDS - started)) s: $(tail -n +2 "$ROOT/$MARKER" | tr '\n' ' ')" >&2
+rm -f "$BUILD_LOG"
+log "$(tail -n +2 "$ROOT/$MARKER" | tr '\n' ' ')at $ROOT in $((SECONDS - started)) s"
 echo "$ROOT"

@@ -7,8 +7,9 @@
 #   scripts/install-opensearch.sh      -> prints the install directory
 #
 # Result: ${GEOSTREAM_CACHE:-/var/cache/geostream}/opensearch-<version>/{lib,classes}; the Maven local
-# repository is $CACHE/m2. Built in a temporary directory and renamed into place when complete; a rerun
-# whose pom and launcher are unchanged exits at once. Concurrent runs serialise on a lock file.
+# repository is $CACHE/m2-servers (see install-kafka.sh). Built in a temporary directory and renamed into
+# place when complete; a rerun whose pom and launcher are unchanged exits at once. Concurrent runs
+# serialise on a lock file.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,7 +51,7 @@ BUILD=$(mktemp -d "$CACHE/.opensearch-build.XXXXXX")
 chmod 755 "$BUILD"
 trap 'rm -rf "$BUILD"' EXIT
 
-if ! mvn -B -Dstyle.color=never -f "$SRC/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+if ! mvn -B -Dstyle.color=never -f "$SRC/pom.xml" -Dmaven.repo.local="$CACHE/m2-servers" \
   dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$BUILD/lib" >"$BUILD/mvn.log" 2>&1; then
   tail -n 40 "$BUILD/mvn.log" >&2
   log "mvn failed resolving OpenSearch $VERSION (log above)"

@@ -71,7 +71,8 @@ started=$SECONDS
 BUILD=$DIR.build
 rm -rf "$BUILD"
 mkdir -p "$BUILD" "$CACHE/go/mod" "$CACHE/go/build"
-if ! CGO_ENABLED=0 GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOBIN=$BUILD GOFLAGS=-buildvcs=false \
+# GOPATH too: Go keeps the checksum database's state in GOPATH/pkg/sumdb, whatever GOMODCACHE says.
+if ! CGO_ENABLED=0 GOPATH=$CACHE/go GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOBIN=$BUILD GOFLAGS=-buildvcs=false \
     go install -tags "$TAGS" -trimpath \
     -ldflags "-s -w -X $MODULE/internal.Version=$TELEGRAF_VERSION" \
     "$MODULE/cmd/telegraf@v$TELEGRAF_VERSION" >"$BUILD/build.log" 2>&1; then
