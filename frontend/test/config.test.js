@@ -67,7 +67,6 @@ describe('resolveConfig', () => {
     expect(c.liveWindowSeconds).toBe(600);
     expect(c.preserveDrawingBuffer).toBe(false);
     expect(c.antialias).toBe(false);
-    expect(c.detailedBasemap).toBe(true);
     expect(c.trailMaxVehicles).toBe(2000);
     expect(c.warnings).toEqual([]);
   });
@@ -85,13 +84,13 @@ describe('resolveConfig', () => {
   it('lets query parameters override config.json', () => {
     const c = resolveConfig({
       fileConfig: { wsUrl: 'ws://a:1', liveWindowSeconds: 60 },
-      query: new URLSearchParams('wsUrl=ws://b:2&liveWindowSeconds=0&antialias=1&detailedBasemap=off'),
+      query: new URLSearchParams('wsUrl=ws://b:2&liveWindowSeconds=0&antialias=1&preserveDrawingBuffer=off'),
       location: loc,
     });
     expect(c.wsUrl).toBe('ws://b:2/');
     expect(c.liveWindowSeconds).toBe(0);
     expect(c.antialias).toBe(true);
-    expect(c.detailedBasemap).toBe(false);
+    expect(c.preserveDrawingBuffer).toBe(false);
   });
 
   it('treats empty strings as unset (the container writes them when env vars are empty)', () => {
@@ -111,6 +110,48 @@ describe('resolveConfig', () => {
     expect(c.antialias).toBe(false);
     expect(c.maxVehicles).toBe(100000);
     expect(c.warnings).toHaveLength(4);
+  });
+
+  it('reads the stale and offline thresholds and keeps offline at or above stale', () => {
+    const c = resolveConfig({ fileConfig: null, query: new URLSearchParams(), location: loc });
+    expect([c.staleSeconds, c.offlineSeconds]).toEqual([60, 300]);
+    const set = resolveConfig({
+      fileConfig: { staleSeconds: 5 },
+      query: new URLSearchParams('offlineSeconds=20'),
+      location: loc,
+    });
+    expect([set.staleSeconds, set.offlineSeconds]).toEqual([5, 20]);
+    const crossed = resolveConfig({ fileConfig: { staleSeconds: 90, offlineSeconds: 30 }, query: null, location: loc });
+    expect(crossed.offlineSeconds).toBe(90);
+    expect(crossed.warnings[0]).toMatch(/offlineSeconds/);
+  });
+
+  it('resolves the renderer and live-feed settings', () => {
+    const c = resolveConfig({ fileConfig: null, query: new URLSearchParams(), location: loc });
+    expect(c).toMatchObject({ liveFormat: 'bin', aggregateAbove: 20000, aggregateBelowZoom: 12 });
+    expect(c.basemapTimeoutSeconds).toBe(8);
+    const set = resolveConfig({
+      fileConfig: { liveFormat: 'json', wsToken: 'secret', antialias: true },
+      query: new URLSearchParams('liveFormat=xml&aggregateAbove=0'),
+      location: loc,
+    });
+    expect(set).toMatchObject({ liveFormat: 'json', wsToken: 'secret', antialias: true, aggregateAbove: 0 });
+    expect(set.warnings).toEqual(['query: liveFormat must be one of bin, json']);
+  });
+
+  it('passes the basemap through as a string, leaving it unset for the renderer default', () => {
+    const none = resolveConfig({ fileConfig: null, query: null, location: loc });
+    expect('basemap' in none).toBe(false);
+    const c = resolveConfig({
+      fileConfig: { basemap: ' https://tiles.example.org/{z}/{x}/{y}.png ', basemapAttribution: '© Example' },
+      query: new URLSearchParams('basemap=offline'),
+      location: loc,
+    });
+    expect(c.basemap).toBe('offline');
+    expect(c.basemapAttribution).toBe('© Example');
+    const bad = resolveConfig({ fileConfig: { basemap: 42 }, query: null, location: loc });
+    expect('basemap' in bad).toBe(false);
+    expect(bad.warnings[0]).toMatch(/basemap must be a string/);
   });
 
   it('rejects a config.json that is not an object', () => {

@@ -12,7 +12,9 @@ import {
   prepareTrips,
   seekPlayback,
   toEpochMs,
-  toRelativeSeconds,
+  stepTime,
+  chooseTrips,
+  tripVehicles,
   trailLengthFor,
   tripsUrl,
 } from '../src/lib/history.js';
@@ -74,7 +76,6 @@ describe('prepareTrips: history time mapping', () => {
     expect(r.spanSec).toBe(180);
     expect(r.trips[0].timestamps).toEqual([60, 120, 180]);
     expect(toEpochMs(r.trips[0].timestamps[1], r.originMs)).toBe(NOW + 120_000);
-    expect(toRelativeSeconds(NOW + 90_000, r.originMs)).toBe(90);
   });
 
   it('keeps float32 precision: the values survive a Float32Array round trip to the second', () => {
@@ -202,6 +203,41 @@ describe('playback clock', () => {
     expect(trailLengthFor(60)).toBe(30);
     expect(trailLengthFor(3000)).toBe(300);
     expect(trailLengthFor(1e6)).toBe(3600);
+  });
+});
+
+describe('vehicle choice and stepping', () => {
+  const trips = [
+    { id: 'b', path: [[0, 0], [1, 1]], timestamps: [0, 30] },
+    { id: 'a', path: [[0, 0], [1, 1], [2, 2]], timestamps: [10, 20, 50] },
+    { id: 'b', path: [[3, 3], [4, 4]], timestamps: [100, 110] },
+  ];
+
+  it('lists the vehicles of a result, sorted, with their trip counts', () => {
+    expect(tripVehicles(trips)).toEqual([
+      { id: 'a', trips: 1 },
+      { id: 'b', trips: 2 },
+    ]);
+    expect(tripVehicles([])).toEqual([]);
+  });
+
+  it('keeps only the chosen vehicles; no choice means all', () => {
+    expect(chooseTrips(trips, new Set(['b'])).map((t) => t.timestamps[0])).toEqual([0, 100]);
+    expect(chooseTrips(trips, new Set())).toBe(trips);
+    expect(chooseTrips(trips, null)).toBe(trips);
+  });
+
+  it('steps to the next and previous fix of the chosen trips and stops at the ends', () => {
+    expect(stepTime(trips, 0, 1)).toBe(10);
+    expect(stepTime(trips, 10, 1)).toBe(20);
+    expect(stepTime(trips, 25, 1)).toBe(30);
+    expect(stepTime(trips, 50, 1)).toBe(100);
+    expect(stepTime(trips, 110, 1)).toBe(110);
+    expect(stepTime(trips, 100, -1)).toBe(50);
+    expect(stepTime(trips, 25, -1)).toBe(20);
+    expect(stepTime(trips, 0, -1)).toBe(0);
+    expect(stepTime(chooseTrips(trips, new Set(['a'])), 50, 1)).toBe(50);
+    expect(stepTime([], 7, 1)).toBe(7);
   });
 });
 

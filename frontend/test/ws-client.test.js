@@ -1,13 +1,12 @@
 // LiveConnection against a real WebSocket server (the `ws` package) on a free local port:
-// reconnect after a server restart, retries while nothing listens, garbage frames, stop().
+// reconnect after a server restart, retries while nothing listens, garbage frames, idle timeout, stop().
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { parseFrame } from '../src/lib/frames.js';
-import { applyFrame, createLiveState } from '../src/lib/live.js';
 import { LiveConnection } from '../src/lib/ws-client.js';
 
-const FAST = { initialMs: 20, factor: 2, maxMs: 200, jitter: 0 };
+const FAST = { initialMs: 20, factor: 2, maxMs: 200 };
 const WAIT = { timeout: 10_000, interval: 20 };
 
 function point(id, lon) {
@@ -48,14 +47,23 @@ async function freePort() {
 }
 
 function client(port, extra = {}) {
-  const live = createLiveState();
+  // A minimal v1 consumer: a snapshot replaces the set, an update upserts.
+  const live = { vehicles: new Map(), counters: { garbage: 0, invalidPoints: 0 } };
+  const onMessage = (data) => {
+    const frame = parseFrame(data);
+    if (frame.kind === 'garbage') live.counters.garbage += 1;
+    if (frame.kind !== 'snapshot' && frame.kind !== 'update') return;
+    if (frame.kind === 'snapshot') live.vehicles.clear();
+    live.counters.invalidPoints += frame.invalid;
+    frame.columns.ids.forEach((id, i) => live.vehicles.set(id, { lon: frame.columns.lon[i] }));
+  };
   const statuses = [];
   const conn = new LiveConnection({
     url: `ws://127.0.0.1:${port}`,
     WebSocketImpl: WebSocket,
     backoff: FAST,
     onStatus: (s) => statuses.push(s),
-    onMessage: (data) => applyFrame(live, parseFrame(data), Date.now()),
+    onMessage,
     ...extra,
   });
   return { conn, live, statuses };
@@ -157,6 +165,52 @@ describe('LiveConnection', () => {
     conn.start();
     await vi.waitFor(() => expect(conn.attempt).toBeGreaterThanOrEqual(2), WAIT);
     expect(conn.status).not.toBe('open');
+  });
+
+  it('drops a silent (half-open) connection after the idle timeout and reconnects', async () => {
+    const relay = await startRelay();
+    cleanups.push(relay.stop);
+    const { conn, live } = client(relay.port, { idleTimeoutMs: 150 });
+    cleanups.push(async () => conn.stop());
+    conn.start();
+    await vi.waitFor(() => expect(live.vehicles.size).toBe(1), WAIT);
+    // The relay sends nothing after its snapshot: no heartbeat, as over a dead path.
+    await vi.waitFor(() => expect(conn.stats.lastCloseReason).toBe('heartbeat timeout'), WAIT);
+    expect(conn.stats.lastCloseCode).toBe(4001);
+    await vi.waitFor(() => expect(conn.stats.opens).toBeGreaterThanOrEqual(2), WAIT);
+  });
+
+  it('keeps a connection that gets heartbeats', async () => {
+    const relay = await startRelay();
+    cleanups.push(relay.stop);
+    const { conn } = client(relay.port, { idleTimeoutMs: 300 });
+    cleanups.push(async () => conn.stop());
+    conn.start();
+    await vi.waitFor(() => expect(conn.status).toBe('open'), WAIT);
+    const beat = setInterval(() => relay.broadcast('{"type":"heartbeat","server_time":1}'), 50);
+    await new Promise((r) => setTimeout(r, 900));
+    clearInterval(beat);
+    expect(conn.stats.opens).toBe(1);
+    expect(conn.stats.closes).toBe(0);
+  });
+
+  it('offers the bearer token as a subprotocol', async () => {
+    const offered = [];
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: (protocols) => {
+        offered.push(...protocols);
+        return protocols.values().next().value;
+      },
+    });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    cleanups.push(() => new Promise((resolve) => wss.close(resolve)));
+    const { conn } = client(wss.address().port, { protocols: ['bearer.s3cret'] });
+    cleanups.push(async () => conn.stop());
+    conn.start();
+    await vi.waitFor(() => expect(conn.status).toBe('open'), WAIT);
+    expect(offered).toEqual(['bearer.s3cret']);
   });
 
   it('stop() closes the socket and stops reconnecting', async () => {

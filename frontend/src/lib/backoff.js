@@ -1,14 +1,14 @@
-// Reconnect delays: exponential with full-range jitter around the nominal value, capped.
+// Reconnect delays: exponential, capped, with "full jitter" (uniform in [0, nominal]) so that many
+// clients dropped together by a relay restart spread their reconnects over the whole window
+// instead of arriving in a ±20 % wave.
 
 export const DEFAULT_BACKOFF = Object.freeze({
   initialMs: 500,
   factor: 2,
   maxMs: 30000,
-  // Each delay is drawn from [nominal * (1 - jitter), nominal * (1 + jitter)], then capped.
-  jitter: 0.2,
 });
 
-/** Nominal delay (no jitter) before reconnect attempt `attempt` (0-based). */
+/** Nominal (upper bound) delay before reconnect attempt `attempt` (0-based). */
 export function nominalDelay(attempt, opts = DEFAULT_BACKOFF) {
   const o = { ...DEFAULT_BACKOFF, ...opts };
   const n = Math.max(0, Math.floor(attempt));
@@ -17,13 +17,9 @@ export function nominalDelay(attempt, opts = DEFAULT_BACKOFF) {
   return Math.min(o.maxMs, o.initialMs * o.factor ** exp);
 }
 
-/** Delay with jitter; `random` returns a number in [0, 1). */
+/** Full-jitter delay: uniform in [0, nominalDelay(attempt)]; `random` returns a number in [0, 1). */
 export function backoffDelay(attempt, opts = DEFAULT_BACKOFF, random = Math.random) {
-  const o = { ...DEFAULT_BACKOFF, ...opts };
-  const nominal = nominalDelay(attempt, o);
-  const spread = nominal * o.jitter;
-  const delay = nominal - spread + 2 * spread * random();
-  return Math.round(Math.min(o.maxMs, Math.max(0, delay)));
+  return Math.round(nominalDelay(attempt, opts) * random());
 }
 
 /** The first `count` nominal delays, for display and tests. */

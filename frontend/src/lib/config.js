@@ -15,13 +15,26 @@ const NUMERIC = {
   maxVehicles: [100000, 1, 1000000],
   historyPageSize: [500, 1, 10000],
   historyMaxTrips: [5000, 1, 100000],
+  // Per-vehicle styling by age on the relay's clock: faded after staleSeconds, grey after
+  // offlineSeconds; a vehicle is dropped after liveWindowSeconds.
+  staleSeconds: [60, 1, 31 * 24 * 3600],
+  offlineSeconds: [300, 1, 31 * 24 * 3600],
+  basemapTimeoutSeconds: [8, 1, 120],
+  // Icons give way to a density grid above this many vehicles, below this zoom.
+  aggregateAbove: [20000, 0, 10000000],
+  aggregateBelowZoom: [12, 0, 24],
 };
+
+// Strings handed to the renderer as they are, set only when given (the renderer has the defaults):
+// `basemap` is a MapLibre style URL, an XYZ raster template ({z}/{x}/{y}), a pmtiles:// URL or
+// "offline"; `wsToken` goes to the relay as the subprotocol bearer.<token>.
+const STRING = ['basemap', 'basemapAttribution', 'wsToken'];
+const MAX_STRING_LENGTH = 2048;
+const LIVE_FORMATS = ['bin', 'json'];
 
 const BOOLEAN = {
   preserveDrawingBuffer: false,
   antialias: false,
-  // Swap the 1:110m countries for 1:50m when zoomed in (one-off cost of ~100k vertices).
-  detailedBasemap: true,
 };
 
 function isSecure(location) {
@@ -107,7 +120,7 @@ export function resolveConfig({ fileConfig, query, location }) {
   }
   if (query) {
     const fromQuery = {};
-    for (const key of ['wsUrl', 'apiUrl', ...Object.keys(NUMERIC), ...Object.keys(BOOLEAN)]) {
+    for (const key of ['wsUrl', 'apiUrl', ...Object.keys(NUMERIC), ...Object.keys(BOOLEAN), ...STRING, 'liveFormat']) {
       if (query.has(key)) fromQuery[key] = query.get(key);
     }
     sources.push(['query', fromQuery]);
@@ -116,6 +129,7 @@ export function resolveConfig({ fileConfig, query, location }) {
   const config = { ...defaults };
   for (const key of Object.keys(NUMERIC)) config[key] = NUMERIC[key][0];
   Object.assign(config, BOOLEAN);
+  config.liveFormat = 'bin';
 
   for (const [origin, src] of sources) {
     if (src.wsUrl !== undefined && src.wsUrl !== null && src.wsUrl !== '') {
@@ -140,6 +154,19 @@ export function resolveConfig({ fileConfig, query, location }) {
       if (b !== undefined) config[key] = b;
       else warnings.push(`${origin}: ${key} must be a boolean`);
     }
+    for (const key of STRING) {
+      if (src[key] === undefined || src[key] === null || src[key] === '') continue;
+      if (typeof src[key] === 'string' && src[key].trim().length <= MAX_STRING_LENGTH) config[key] = src[key].trim();
+      else warnings.push(`${origin}: ${key} must be a string of at most ${MAX_STRING_LENGTH} characters`);
+    }
+    if (src.liveFormat !== undefined && src.liveFormat !== null && src.liveFormat !== '') {
+      if (LIVE_FORMATS.includes(src.liveFormat)) config.liveFormat = src.liveFormat;
+      else warnings.push(`${origin}: liveFormat must be one of ${LIVE_FORMATS.join(', ')}`);
+    }
+  }
+  if (config.offlineSeconds < config.staleSeconds) {
+    warnings.push('offlineSeconds is below staleSeconds: raised to it');
+    config.offlineSeconds = config.staleSeconds;
   }
   config.trailPoints = Math.floor(config.trailPoints);
   config.trailMaxVehicles = Math.floor(config.trailMaxVehicles);

@@ -1,7 +1,6 @@
 // History mode: time-range parsing, trips-api paging, the epoch-ms -> seconds-since-origin
-// mapping that TripsLayer needs (its timestamps are float32 on the GPU), and the playback clock.
-
-import { unwrapLon } from './live.js';
+// mapping that TripsLayer needs (its timestamps are float32 on the GPU), the vehicle choice and
+// the playback clock (play, loop, step).
 
 const UNIT_MS = { s: 1000, m: 60000, h: 3600000, d: 86400000, w: 604800000 };
 
@@ -75,6 +74,14 @@ export async function fetchTrips(fetchFn, apiUrl, query, { pageSize = 500, maxTr
   return { trips, truncated, pages };
 }
 
+/** `lon` moved by whole turns to within 180 degrees of `previousLon` (paths across the antimeridian). */
+function unwrapLon(lon, previousLon) {
+  let x = lon;
+  while (x - previousLon > 180) x -= 360;
+  while (x - previousLon < -180) x += 360;
+  return x;
+}
+
 function validCoord(c) {
   return (
     Array.isArray(c) &&
@@ -139,10 +146,6 @@ export function prepareTrips(rawTrips, colorFor = () => [255, 255, 255]) {
     color: colorFor(id),
   }));
   return { trips, originMs, spanSec: (endMs - originMs) / 1000, invalid, droppedPoints };
-}
-
-export function toRelativeSeconds(epochMs, originMs) {
-  return (epochMs - originMs) / 1000;
 }
 
 export function toEpochMs(seconds, originMs) {
@@ -252,4 +255,45 @@ export function seekPlayback(pb, seconds) {
   const s = Number(seconds);
   pb.currentSec = Number.isFinite(s) ? Math.min(pb.spanSec, Math.max(0, s)) : 0;
   return pb;
+}
+
+/** Vehicles of a result with their number of trips, sorted by id (the history vehicle choice). */
+export function tripVehicles(trips) {
+  const counts = new Map();
+  for (const t of trips) counts.set(t.id, (counts.get(t.id) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([id, trips]) => ({ id, trips }));
+}
+
+/** The trips of the chosen vehicles; an empty choice means every vehicle. */
+export function chooseTrips(trips, chosenIds) {
+  if (!chosenIds || chosenIds.size === 0) return trips;
+  return trips.filter((t) => chosenIds.has(t.id));
+}
+
+/**
+ * Time (seconds since origin) of the next fix after `t` (direction 1) or the previous one before
+ * it (direction -1) among `trips`; `t` itself when there is none, so stepping stops at the ends.
+ */
+export function stepTime(trips, t, direction) {
+  const eps = 1e-6;
+  let best = direction > 0 ? Infinity : -Infinity;
+  for (const trip of trips) {
+    const ts = trip.timestamps;
+    let lo = 0;
+    let hi = ts.length;
+    // First index whose time is after t (forward) or at/after t (backward).
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (direction > 0 ? ts[mid] <= t + eps : ts[mid] < t - eps) lo = mid + 1;
+      else hi = mid;
+    }
+    if (direction > 0) {
+      if (lo < ts.length && ts[lo] < best) best = ts[lo];
+    } else if (lo > 0 && ts[lo - 1] > best) {
+      best = ts[lo - 1];
+    }
+  }
+  return Number.isFinite(best) ? best : t;
 }

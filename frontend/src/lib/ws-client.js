@@ -1,5 +1,7 @@
-// WebSocket connection to ws-relay that keeps reconnecting with backoff. The WebSocket class
-// and timers are injectable so the same code runs in the browser and in Node tests.
+// WebSocket connection to ws-relay that keeps reconnecting with backoff (full jitter) and drops a
+// connection that has been silent for longer than the idle timeout (a half-open socket: the relay
+// sends heartbeats, so silence means the path is dead). The WebSocket class and timers are
+// injectable so the same code runs in the browser and in Node tests.
 
 import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 
@@ -8,6 +10,8 @@ export const STATUS = Object.freeze({ CONNECTING: 'connecting', OPEN: 'open', CL
 export class LiveConnection {
   constructor({
     url,
+    protocols = undefined,
+    idleTimeoutMs = null,
     WebSocketImpl = globalThis.WebSocket,
     backoff = DEFAULT_BACKOFF,
     random = Math.random,
@@ -18,6 +22,9 @@ export class LiveConnection {
     onOpen = () => {},
   }) {
     this.url = url;
+    this.protocols = protocols;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.idleTimer = null;
     this.WebSocketImpl = WebSocketImpl;
     this.backoff = { ...DEFAULT_BACKOFF, ...backoff };
     this.random = random;
@@ -66,6 +73,12 @@ export class LiveConnection {
     this._connect();
   }
 
+  /** Close the socket when nothing arrives for `ms` (null: never); applies from the next message. */
+  setIdleTimeout(ms) {
+    this.idleTimeoutMs = ms;
+    this._armIdleTimer();
+  }
+
   /** Send a JSON message when open; returns whether it was sent. */
   send(message) {
     const ws = this.socket;
@@ -90,6 +103,28 @@ export class LiveConnection {
     this.retryTimer = null;
     this.connectTimer = null;
     this.nextRetryAt = null;
+    this._clearIdleTimer();
+  }
+
+  _clearIdleTimer() {
+    if (this.idleTimer !== null) this.timers.clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  _armIdleTimer() {
+    this._clearIdleTimer();
+    const ws = this.socket;
+    if (!ws || this.status !== STATUS.OPEN || !(this.idleTimeoutMs > 0)) return;
+    this.idleTimer = this.timers.setTimeout(() => {
+      this.idleTimer = null;
+      if (this.socket !== ws) return;
+      this._onClosed(ws, 4001, 'heartbeat timeout');
+      try {
+        ws.close(4001, 'heartbeat timeout');
+      } catch {
+        // already closing
+      }
+    }, this.idleTimeoutMs);
   }
 
   _connect() {
@@ -99,7 +134,7 @@ export class LiveConnection {
     this._setStatus(STATUS.CONNECTING);
     let ws;
     try {
-      ws = new this.WebSocketImpl(this.url);
+      ws = this.protocols ? new this.WebSocketImpl(this.url, this.protocols) : new this.WebSocketImpl(this.url);
     } catch (err) {
       this.stats.lastCloseReason = String(err && err.message ? err.message : err);
       this._scheduleRetry();
@@ -128,6 +163,7 @@ export class LiveConnection {
       this.connectTimer = null;
       this.stats.opens += 1;
       this._setStatus(STATUS.OPEN);
+      this._armIdleTimer();
       this.onOpen();
     };
     ws.onmessage = (event) => {
@@ -136,6 +172,7 @@ export class LiveConnection {
         this.gotFrame = true;
         this.attempt = 0;
       }
+      this._armIdleTimer();
       this.onMessage(event.data);
     };
     ws.onerror = () => {
@@ -151,6 +188,7 @@ export class LiveConnection {
     this.socket = null;
     if (this.connectTimer !== null) this.timers.clearTimeout(this.connectTimer);
     this.connectTimer = null;
+    this._clearIdleTimer();
     this.stats.closes += 1;
     this.stats.lastCloseCode = code ?? null;
     this.stats.lastCloseReason = reason || '';

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { createFrameProcessor, transferablesOfResult } from '../src/live/frame-processor.js';
+import { vehicleColor } from '../src/lib/live.js';
+import { encodeFrame } from './support/protocol-v2.js';
+
+const HELLO = JSON.stringify({ type: 'hello', protocol: 2, format: 'bin', server_time: 1_000_000, heartbeat_s: 5 });
+const p = (id, ts, lon = 2, lat = 48, extra = {}) => ({ vehicle_id: id, ts, lon, lat, ...extra });
+const rgb = (id) => {
+  const [r, g, b] = vehicleColor(id);
+  return (r << 16) | (g << 8) | b;
+};
+const added = (slot, id) => [slot, id, rgb(id)];
+
+function processor(options = {}) {
+  let mono = 0;
+  const proc = createFrameProcessor({ now: () => mono, liveWindowSeconds: 0, ...options });
+  return {
+    proc,
+    advance: (ms) => {
+      mono += ms;
+    },
+    bin: (kind, points, serverTime = 1_000_000) => proc.handle({ type: 'frame', data: encodeFrame(kind, points, serverTime) }),
+    json: (obj) => proc.handle({ type: 'frame', data: JSON.stringify(obj) }),
+  };
+}
+
+describe('frame processor: slots', () => {
+  it('gives each vehicle a stable slot and only sends new ids once', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    const first = bin('snapshot', [p('a', 1), p('b', 1)]);
+    expect(first.kind).toBe('data');
+    expect(first.frameKind).toBe('snapshot');
+    expect([...first.slots]).toEqual([0, 1]);
+    // Each new vehicle comes with its colour, so the main thread never hashes ids.
+    expect(first.added).toEqual([added(0, 'a'), added(1, 'b')]);
+    const second = bin('update', [p('b', 2, 3, 4)]);
+    expect([...second.slots]).toEqual([1]);
+    expect(second.added).toEqual([]);
+    expect([second.lon[0], second.lat[0], second.ts[0]]).toEqual([3, 4, 2]);
+  });
+
+  it('reuses the slot of a removed vehicle', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    bin('update', [p('a', 1), p('b', 1)]);
+    const removed = bin('remove', [p('a')]);
+    expect(removed.kind).toBe('remove');
+    expect([...removed.removedSlots]).toEqual([0]);
+    expect(removed.removedIds).toEqual(['a']);
+    expect(bin('update', [p('c', 1)]).added).toEqual([added(0, 'c')]);
+  });
+
+  it('ignores a fix older than the current one and counts it', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    bin('update', [p('a', 999_000)]);
+    const late = bin('update', [p('a', 998_000), p('b', 999_500)]);
+    expect(late.outOfOrder).toBe(1);
+    expect([...late.slots]).toEqual([1]);
+  });
+
+  it('skips and counts unusable rows and drops vehicles beyond maxVehicles', () => {
+    const { proc, bin } = processor({ maxVehicles: 2 });
+    proc.handle({ type: 'frame', data: HELLO });
+    const r = bin('update', [p('a', 999_000), p('', 999_000), p('x', 999_000, 200), p('b', 999_000), p('c', 999_000)]);
+    expect(r.invalid).toBe(2);
+    expect(r.dropped).toBe(1);
+    expect(r.count).toBe(2);
+  });
+
+  it('carries the source only when it changes', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    expect(bin('update', [p('a', 1, 2, 48, { source: 'mqtt' })]).sources).toEqual([[0, 'mqtt']]);
+    expect(bin('update', [p('a', 2, 2, 48, { source: 'mqtt' })]).sources).toEqual([]);
+    expect(bin('update', [p('a', 3, 2, 48, { source: 'http' })]).sources).toEqual([[0, 'http']]);
+  });
+
+  it('lists the typed arrays to transfer', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    const r = bin('update', [p('a', 1)]);
+    expect(transferablesOfResult(r)).toContain(r.slots.buffer);
+    expect(transferablesOfResult(r)).toContain(r.lon.buffer);
+  });
+});
+
+describe('frame processor: time, by the relay clock', () => {
+  it('drops fixes older than the live window on arrival and expires vehicles on prune', () => {
+    const { proc, bin, advance } = processor({ liveWindowSeconds: 60 });
+    proc.handle({ type: 'frame', data: HELLO });
+    const r = bin('update', [p('old', 1_000_000 - 61_000), p('a', 1_000_000 - 30_000), p('b', 1_000_000)]);
+    expect(r.expiredOnArrival).toBe(1);
+    expect(r.count).toBe(2);
+    advance(40_000);
+    const pruned = proc.handle({ type: 'prune' });
+    expect(pruned).toMatchObject({ kind: 'remove', expired: true, removedIds: ['a'] });
+    expect([...pruned.removedSlots]).toEqual([0]);
+  });
+
+  it('expires nothing before the first server_time', () => {
+    const { proc } = processor({ liveWindowSeconds: 1 });
+    expect(proc.handle({ type: 'prune' })).toMatchObject({ kind: 'remove', expired: true, removedIds: [] });
+  });
+});
+
+describe('frame processor: protocol versions and reconnects', () => {
+  it('resets the slot table on the hello of a later connection', () => {
+    const { proc, bin } = processor();
+    expect(proc.handle({ type: 'frame', data: HELLO })).toMatchObject({ kind: 'hello', reset: false });
+    bin('update', [p('a', 1), p('b', 1)]);
+    proc.handle({ type: 'disconnected' });
+    expect(proc.handle({ type: 'frame', data: HELLO })).toMatchObject({ kind: 'hello', reset: true });
+    expect(bin('update', [p('b', 2)]).added).toEqual([added(0, 'b')]);
+  });
+
+  it('speaks v1 when the relay never says hello: a snapshot replaces the set', () => {
+    const { json } = processor();
+    const first = json({ type: 'snapshot', vehicles: [p('a', 1), p('b', 1)] });
+    expect(first.protocol).toBe(1);
+    const second = json({ type: 'snapshot', vehicles: [p('b', 2), p('c', 2)] });
+    expect(second.removedIds).toEqual(['a']);
+    expect([...second.removedSlots]).toEqual([0]);
+    expect(second.added).toEqual([added(2, 'c')]);
+  });
+
+  it('in v2 a snapshot is an upsert (it may come as several frames)', () => {
+    const { proc, bin } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    bin('snapshot', [p('a', 1)]);
+    expect(bin('snapshot', [p('b', 1)]).removedIds).toEqual([]);
+  });
+
+  it('passes control frames through', () => {
+    const { json, proc } = processor();
+    expect(json({ type: 'heartbeat', server_time: 5 })).toEqual({ kind: 'heartbeat', serverTime: 5 });
+    expect(json({ type: 'error', error: 'bad viewport' })).toEqual({ kind: 'error', error: 'bad viewport' });
+    expect(proc.handle({ type: 'frame', data: 'not json' }).kind).toBe('garbage');
+    expect(proc.handle({ type: 'frame', data: new ArrayBuffer(3) }).kind).toBe('garbage');
+  });
+});
