@@ -39,25 +39,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"))
 
 
+STRING_SETTINGS = {"WS_URL": "wsUrl", "API_URL": "apiUrl", "BASEMAP": "basemap"}
+SECONDS_SETTINGS = {
+    "LIVE_WINDOW_SECONDS": "liveWindowSeconds",
+    "STALE_SECONDS": "staleSeconds",
+    "OFFLINE_SECONDS": "offlineSeconds",
+}
+
+
 def runtime_config(env: dict[str, str]) -> dict[str, object]:
     """config.json content: only the values that are set, so the page falls back to its defaults."""
     config: dict[str, object] = {}
-    ws_url = env.get("WS_URL", "").strip()
-    api_url = env.get("API_URL", "").strip()
-    if ws_url:
-        config["wsUrl"] = ws_url
-    if api_url:
-        config["apiUrl"] = api_url
-    window = env.get("LIVE_WINDOW_SECONDS", "").strip()
-    if window:
-        try:
-            seconds = float(window)
-        except ValueError:
-            seconds = math.nan
-        if not math.isfinite(seconds) or seconds < 0:
-            raise SystemExit(f"LIVE_WINDOW_SECONDS must be a number >= 0, got {window!r}")
-        config["liveWindowSeconds"] = int(seconds) if seconds.is_integer() else seconds
+    for name, key in STRING_SETTINGS.items():
+        if value := env.get(name, "").strip():
+            config[key] = value
+    for name, key in SECONDS_SETTINGS.items():
+        if raw := env.get(name, "").strip():
+            config[key] = _seconds(name, raw)
     return config
+
+
+def _seconds(name: str, raw: str) -> int | float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise SystemExit(f"{name} must be a number >= 0, got {raw!r}")
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 class Handler(SimpleHTTPRequestHandler):

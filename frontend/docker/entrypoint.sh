@@ -5,6 +5,8 @@
 #   WS_URL               ws-relay URL seen from the browser, e.g. ws://localhost:8082
 #   API_URL              trips-api base URL seen from the browser, e.g. http://localhost:8083
 #   LIVE_WINDOW_SECONDS  how old a point may be and still show in live mode (0 = no limit)
+#   STALE_SECONDS        age from which a vehicle is drawn stale; OFFLINE_SECONDS: drawn offline
+#   BASEMAP              a MapLibre style URL, an XYZ raster URL template, a .pmtiles URL, or "offline"
 set -eu
 
 CONFIG_FILE="${GEOSTREAM_CONFIG_FILE:-/tmp/geostream/config.json}"
@@ -22,21 +24,31 @@ add_field() {
     fields="$fields$1"
 }
 
-if [ -n "${WS_URL:-}" ]; then
-    add_field "\"wsUrl\": \"$(json_string "$WS_URL")\""
-fi
-if [ -n "${API_URL:-}" ]; then
-    add_field "\"apiUrl\": \"$(json_string "$API_URL")\""
-fi
-if [ -n "${LIVE_WINDOW_SECONDS:-}" ]; then
-    case "$LIVE_WINDOW_SECONDS" in
+# add_string VARIABLE key / add_seconds VARIABLE key: the variable's value as config.json's key, if set.
+add_string() {
+    eval "value=\${$1:-}"
+    if [ -n "$value" ]; then
+        add_field "\"$2\": \"$(json_string "$value")\""
+    fi
+}
+add_seconds() {
+    eval "value=\${$1:-}"
+    [ -n "$value" ] || return 0
+    case "$value" in
         *[!0-9]* )
-            printf '%s\n' '{"level":"error","service":"frontend","msg":"LIVE_WINDOW_SECONDS must be a whole number of seconds"}' >&2
+            printf '{"level":"error","service":"frontend","msg":"%s must be a whole number of seconds"}\n' "$1" >&2
             exit 64
             ;;
     esac
-    add_field "\"liveWindowSeconds\": $LIVE_WINDOW_SECONDS"
-fi
+    add_field "\"$2\": $value"
+}
+
+add_string WS_URL wsUrl
+add_string API_URL apiUrl
+add_string BASEMAP basemap
+add_seconds LIVE_WINDOW_SECONDS liveWindowSeconds
+add_seconds STALE_SECONDS staleSeconds
+add_seconds OFFLINE_SECONDS offlineSeconds
 
 mkdir -p "$(dirname "$CONFIG_FILE")"
 tmp="$CONFIG_FILE.tmp.$$"
