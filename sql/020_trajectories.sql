@@ -1,22 +1,31 @@
--- Per-vehicle trajectories (tgeogpoint), maintained from vehicle_points by statement-level triggers.
+-- Per-vehicle trajectories (tgeogpoint), built from vehicle_points by the segmenter (services/segmenter).
+--
+-- Write path: a writer's statement only appends to trajectory_dirty which (vehicle, bucket) pairs it
+-- changed, one row per pair and statement (a statement-level trigger with a transition table: one
+-- INSERT ... SELECT ... GROUP BY, no loop, no per-row work in plpgsql). Everything else is the
+-- segmenter's: every SEGMENTER_INTERVAL_S it runs segmenter_round(), one set-based statement that
+-- claims the logged rows, updates each touched vehicle's vehicle_state (latest position, open bucket)
+-- and rebuilds the touched CLOSED buckets with one GROUP BY and MobilityDB's appendInstant aggregate.
 --
 -- Time is cut into buckets of trajectory_settings.bucket_width. For each vehicle:
---   * every bucket older than the vehicle's newest one is materialised in
---     vehicle_trajectory_segments as a tgeogpoint sequence set (a new sequence after a gap larger
---     than trajectory_settings.max_gap), prefixed with the vehicle's last instant before the bucket
---     when that instant is within max_gap, so segments of consecutive buckets share an instant and
---     merge() joins them into one continuous sequence;
---   * the newest bucket (vehicle_state.open_bucket) is not stored: it is built from the stored
---     instants when queried (at most one bucket of points), so an in-order batch only touches the
---     small vehicle_state row. A bucket is built once, when the vehicle moves past it.
--- Late, out-of-order and corrected points rebuild only the closed buckets they fall in (and the
--- next one, whose prefix they may change), always from the stored instants, so MobilityDB gets
--- its instants in time order and a long history is never rewritten. Buckets to (re)build are marked
--- by each statement and built once per transaction, at its commit.
--- A failure while maintaining trajectories never fails the writer: the change is queued in
--- trajectory_repair_queue, which has one owner that drains it: the Flink job inserts a tick into
--- trajectory_repair_ticks every second and the tick's trigger runs repair_trajectories() (see the end
--- of this file). trajectory_repair_status() tells its depth.
+--   * every bucket older than the vehicle's newest one is stored in vehicle_trajectory_segments as a
+--     tgeogpoint sequence set (a new sequence after a gap larger than max_gap), prefixed with the
+--     vehicle's last instant before the bucket when that instant is within max_gap, so segments of
+--     consecutive buckets share an instant and merge() joins them into one continuous sequence;
+--   * the newest ("open") bucket, vehicle_state.open_bucket, is never stored: queries build it from
+--     the stored instants (at most one bucket of points). A bucket is stored once, when the vehicle
+--     moves past it, and again only when a late, corrected or deleted point changes it.
+-- Queries never wait for the segmenter: a bucket still listed in trajectory_dirty is built from the
+-- stored instants, like the open bucket, so a point is part of its trajectory as soon as it commits.
+
+-- No JIT in this database: MobilityDB's functions carry high planner costs, so small queries (one
+-- bucket, one vehicle) crossed jit_above_cost and spent seconds compiling (measured: 11 s for a
+-- 5-point segment on the loaded build machine, 0.09 s without JIT). New sessions get it.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+END
+$$;
 
 CREATE TABLE IF NOT EXISTS trajectory_settings (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -30,21 +39,45 @@ INSERT INTO trajectory_settings DEFAULT VALUES ON CONFLICT (id) DO NOTHING;
 
 COMMENT ON TABLE trajectory_settings IS
     'One row. max_gap: a longer silence starts a new sequence (trip). bucket_width: time span of one '
-    'stored segment (>= max_gap). After changing either, run SELECT rebuild_trajectories().';
+    'stored segment (>= max_gap). After changing either, run CALL rebuild_trajectories().';
 
+-- -- Objects of the trigger-maintained design this file replaced ------------------------------------
+DROP TABLE IF EXISTS trajectory_repair_queue, trajectory_repair_ticks, trajectory_repair_runs;
+DROP FUNCTION IF EXISTS trajectory_repair_status();
+DROP FUNCTION IF EXISTS repair_trajectories(integer);
+DROP FUNCTION IF EXISTS geostream_repair_tick();
+DROP FUNCTION IF EXISTS geostream_resync_vehicle(text, timestamptz, timestamptz);
+DROP FUNCTION IF EXISTS geostream_flush_dirty() CASCADE;  -- with its constraint trigger
+DROP FUNCTION IF EXISTS geostream_store_segments(text[], timestamptz[]);
+DROP FUNCTION IF EXISTS geostream_apply_changes_safely(geostream_point[], geostream_point[]);
+DROP FUNCTION IF EXISTS geostream_apply_changes(geostream_point[], geostream_point[]);
+DROP FUNCTION IF EXISTS geostream_build_segment(text, timestamptz, interval, interval);
+DROP TYPE IF EXISTS geostream_point;
+ALTER TABLE IF EXISTS vehicle_state DROP COLUMN IF EXISTS prev_open;
 DO $$
 BEGIN
-    CREATE TYPE geostream_point AS (
-        vehicle_id text, ts timestamptz, lon float8, lat float8, speed float8, heading float8
-    );
-EXCEPTION WHEN duplicate_object THEN
-    NULL;
+    IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'rebuild_trajectories' AND prokind = 'f') THEN
+        DROP FUNCTION rebuild_trajectories(text);  -- now a procedure (it commits per vehicle)
+    END IF;
+    -- The old per-transaction UNLOGGED scratch table, and the unpartitioned segments (rebuilt below).
+    IF EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass('public.trajectory_dirty') AND relpersistence = 'u')
+    THEN
+        DROP TABLE trajectory_dirty;
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM pg_class WHERE oid = to_regclass('public.vehicle_trajectory_segments') AND relkind = 'r'
+    ) THEN
+        DROP TABLE vehicle_trajectory_segments;
+        CREATE TEMP TABLE geostream_rebuild_all ON COMMIT DROP AS SELECT true AS pending;
+    END IF;
 END
 $$;
 
--- Latest position of each vehicle, plus the bookkeeping of its open (newest, not stored) bucket:
--- open_* is a bounding box of every point that can lie on that bucket's trajectory (its own points
--- and the prefix instant), so area queries can skip vehicles without building their open bucket.
+-- -- Tables ----------------------------------------------------------------------------------------
+
+-- Latest valid position of each vehicle, plus its open (newest, never stored) bucket: open_* bound
+-- every point that can lie on that bucket's trajectory (its own points and the prefix instant), so
+-- area queries can skip vehicles without building their open bucket. Written by the segmenter only.
 CREATE TABLE IF NOT EXISTS vehicle_state (
     vehicle_id text PRIMARY KEY,
     ts timestamptz,
@@ -58,8 +91,7 @@ CREATE TABLE IF NOT EXISTS vehicle_state (
     open_xmax float8,
     open_ymax float8,
     open_tmin timestamptz,
-    open_tmax timestamptz,
-    prev_open timestamptz  -- open_bucket before the last change (read back through RETURNING)
+    open_tmax timestamptz
 ) WITH (fillfactor = 70);
 
 CREATE TABLE IF NOT EXISTS vehicle_trajectory_segments (
@@ -69,542 +101,117 @@ CREATE TABLE IF NOT EXISTS vehicle_trajectory_segments (
     extent stbox NOT NULL,
     num_instants integer NOT NULL,
     PRIMARY KEY (vehicle_id, bucket)
-);
+) PARTITION BY RANGE (bucket);
+
+CREATE TABLE IF NOT EXISTS vehicle_trajectory_segments_default PARTITION OF vehicle_trajectory_segments DEFAULT;
 
 COMMENT ON COLUMN vehicle_trajectory_segments.extent IS
     'Planar lon/lat (SRID 4326) + time box of the trajectory: '
     'the index for bounding-box and polygon queries.';
 
-CREATE INDEX IF NOT EXISTS vehicle_trajectory_segments_trajectory_gist
-    ON vehicle_trajectory_segments USING gist (trajectory);
+-- Only the extent index: no query filters on the tgeogpoint itself.
+DROP INDEX IF EXISTS vehicle_trajectory_segments_trajectory_gist;
 CREATE INDEX IF NOT EXISTS vehicle_trajectory_segments_extent_gist
     ON vehicle_trajectory_segments USING gist (extent);
 
-CREATE TABLE IF NOT EXISTS trajectory_repair_queue (
-    id bigserial PRIMARY KEY,
-    vehicle_id text NOT NULL,
-    ts_from timestamptz NOT NULL,
-    ts_to timestamptz NOT NULL,
-    attempts integer NOT NULL DEFAULT 0,
-    sqlstate text,
-    error text,
-    queued_at timestamptz NOT NULL DEFAULT now()
-);
--- Not before this time: a failed repair is retried after 2^attempts seconds (at most an hour), never
--- dropped and never retried in a tight loop.
-ALTER TABLE trajectory_repair_queue ADD COLUMN IF NOT EXISTS retry_after timestamptz NOT NULL DEFAULT now();
-
--- Closed buckets to rebuild, marked by the triggers and rebuilt once per transaction, at commit, by
--- a deferred constraint trigger: a batch split into many statements (pgjdbc sends a 1000-row batch
--- as statements of at most 128 rows) rebuilds each bucket once. Empty outside a transaction.
-CREATE UNLOGGED TABLE IF NOT EXISTS trajectory_dirty (
+-- The segmenter's queue: (vehicle, bucket) pairs changed since it last ran, appended by the writers'
+-- statement triggers, deleted by segmenter_round(). Append-only for writers (no key they could
+-- conflict on), so a writer never waits for the segmenter or for another writer. The box and times
+-- bound the points that marked the row (area queries of a bucket not yet rebuilt use them).
+-- LOGGED: it survives a crash and is visible on replicas (queries read it).
+CREATE TABLE IF NOT EXISTS trajectory_dirty (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     vehicle_id text NOT NULL,
     bucket timestamptz NOT NULL,
-    PRIMARY KEY (vehicle_id, bucket)
+    min_lon float8,
+    min_lat float8,
+    max_lon float8,
+    max_lat float8,
+    min_ts timestamptz,
+    max_ts timestamptz,
+    marked_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX IF NOT EXISTS trajectory_dirty_vehicle_bucket ON trajectory_dirty (vehicle_id, bucket);
+
+-- The day partitions around today (the segmenter keeps creating them ahead).
+SELECT ensure_partitions(current_date - 1, current_date + 3);
+
+CREATE OR REPLACE FUNCTION default_partition_days(p_limit integer DEFAULT 7)
+RETURNS SETOF date
+LANGUAGE sql STABLE
+AS $$
+    SELECT DISTINCT x.day FROM (
+        SELECT (ts AT TIME ZONE 'UTC')::date AS day FROM vehicle_points_default
+        UNION ALL
+        SELECT (bucket AT TIME ZONE 'UTC')::date FROM vehicle_trajectory_segments_default
+    ) AS x
+    ORDER BY 1
+    LIMIT p_limit
+$$;
+
+COMMENT ON FUNCTION default_partition_days(integer) IS
+    'Days with rows in a default partition (old backfills): ensure_partitions() moves them into their day.';
 
 CREATE OR REPLACE FUNCTION geostream_bucket(ts timestamptz, width interval)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN date_bin(width, ts, timestamptz '2000-01-01 00:00:00+00');
 
--- The trajectory of one bucket, from the stored instants: a sequence set, or NULL if the bucket
--- holds no valid position. (The aggregate only runs on a non-empty input: see 001_extensions.sql.)
-CREATE OR REPLACE FUNCTION geostream_build_segment(
-    p_vehicle text, p_bucket timestamptz, p_width interval, p_gap interval
-)
-RETURNS tgeogpoint
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    WITH pts AS (
-        SELECT p.ts, p.lon, p.lat
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts >= p_bucket AND p.ts < p_bucket + p_width
-            AND geostream_valid_position(p.lon, p.lat)
-    ),
-    prefix AS (
-        SELECT p.ts, p.lon, p.lat
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts < p_bucket
-            AND p.ts >= (SELECT min(pts.ts) FROM pts) - p_gap
-            AND geostream_valid_position(p.lon, p.lat)
-        ORDER BY p.ts DESC
-        LIMIT 1
-    )
-    SELECT (
-        SELECT appendInstant(tgeogpoint(ST_Point(x.lon, x.lat, 4326)::geography, x.ts), NULL::float8, p_gap
-                             ORDER BY x.ts)
-        FROM (SELECT * FROM pts UNION ALL SELECT * FROM prefix) AS x
-    )
-    WHERE EXISTS (SELECT 1 FROM pts)
-$$;
+-- -- Marking (the write path) ------------------------------------------------------------------------
 
--- The trajectory between two times built straight from the stored instants (no segments).
-CREATE OR REPLACE FUNCTION geostream_build_range(
-    p_vehicle text, p_from timestamptz, p_to timestamptz, p_gap interval
-)
-RETURNS tgeogpoint
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    WITH pts AS (
-        SELECT p.ts, p.lon, p.lat
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts >= p_from AND p.ts <= p_to
-            AND geostream_valid_position(p.lon, p.lat)
-    )
-    SELECT (
-        SELECT appendInstant(tgeogpoint(ST_Point(pts.lon, pts.lat, 4326)::geography, pts.ts), NULL::float8,
-                             p_gap ORDER BY pts.ts)
-        FROM pts
-    )
-    WHERE EXISTS (SELECT 1 FROM pts)
-$$;
-
--- Incremental maintenance for a set of added and removed points (valid positions only).
-CREATE OR REPLACE FUNCTION geostream_apply_changes(p_added geostream_point[], p_removed geostream_point[])
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_width interval;
-    v_gap interval;
-    v_vehicles text[];
-    v_prev timestamptz[];
-    v_open timestamptz[];
-    v_todo text[];
-    v_rounds integer := 0;
-    v_built integer;
-BEGIN
-    SELECT bucket_width, max_gap INTO v_width, v_gap FROM trajectory_settings WHERE id;
-
-    -- 1. Latest position and open bucket: one UPDATE of each vehicle's row (an INSERT for a new
-    -- vehicle). It serialises the writers of a vehicle, as the row stays locked until commit, and
-    -- its SET expressions see the latest committed row, so RETURNING gives the true old open bucket.
-    -- A vehicle inserted meanwhile by a concurrent writer is left out by ON CONFLICT DO NOTHING and
-    -- updated by the next round, whose new snapshot sees it. (Two writers sharing vehicles can
-    -- deadlock; the victim's trajectory work is queued for repair, its rows are still written.)
-    v_todo := ARRAY(SELECT DISTINCT a.vehicle_id FROM unnest(p_added) AS a
-                    UNION SELECT r.vehicle_id FROM unnest(p_removed) AS r);
-    v_vehicles := '{}';
-    v_prev := '{}';
-    v_open := '{}';
-    WHILE cardinality(v_todo) > 0 LOOP
-        v_rounds := v_rounds + 1;
-        IF v_rounds > 5 THEN
-            RAISE EXCEPTION 'vehicle_state: could not update % vehicles', cardinality(v_todo);
-        END IF;
-        WITH a AS (
-            SELECT * FROM unnest(p_added) AS x WHERE x.vehicle_id IN (SELECT unnest(v_todo))
-        ),
-        latest AS (
-            SELECT DISTINCT ON (a.vehicle_id) a.vehicle_id, a.ts, a.lon, a.lat, a.speed, a.heading,
-                   geostream_bucket(a.ts, v_width) AS max_bucket
-            FROM a
-            ORDER BY a.vehicle_id, a.ts DESC
-        ),
-        -- Points that can lie on the open bucket's trajectory (its own, and its prefix candidates).
-        box AS (
-            SELECT a.vehicle_id, min(a.lon) AS xmin, min(a.lat) AS ymin, max(a.lon) AS xmax,
-                   max(a.lat) AS ymax, min(a.ts) AS tmin, max(a.ts) AS tmax
-            FROM a JOIN latest l ON l.vehicle_id = a.vehicle_id
-            WHERE a.ts >= l.max_bucket - v_gap
-            GROUP BY a.vehicle_id
-        ),
-        i AS (
-            SELECT t.vehicle_id, l.ts, l.lon, l.lat, l.speed, l.heading,
-                   coalesce(l.max_bucket, '-infinity') AS max_bucket,
-                   b.xmin, b.ymin, b.xmax, b.ymax, b.tmin, b.tmax
-            FROM unnest(v_todo) AS t(vehicle_id)
-            LEFT JOIN latest l ON l.vehicle_id = t.vehicle_id
-            LEFT JOIN box b ON b.vehicle_id = t.vehicle_id
-        ),
-        updated AS (
-            UPDATE vehicle_state AS s
-            SET prev_open = s.open_bucket,
-                ts = CASE WHEN i.ts >= s.ts OR s.ts IS NULL THEN i.ts ELSE s.ts END,
-                lon = CASE WHEN i.ts >= s.ts OR s.ts IS NULL THEN i.lon ELSE s.lon END,
-                lat = CASE WHEN i.ts >= s.ts OR s.ts IS NULL THEN i.lat ELSE s.lat END,
-                speed = CASE WHEN i.ts >= s.ts OR s.ts IS NULL THEN i.speed ELSE s.speed END,
-                heading = CASE WHEN i.ts >= s.ts OR s.ts IS NULL THEN i.heading ELSE s.heading END,
-                open_bucket = GREATEST(s.open_bucket, i.max_bucket),
-                -- The old box stays valid while the open bucket is the same or the next one (whose
-                -- prefix lies in the old open bucket); incoming points count when they can reach it.
-                open_xmin = LEAST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_xmin END,
-                                  CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.xmin END),
-                open_ymin = LEAST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_ymin END,
-                                  CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.ymin END),
-                open_xmax = GREATEST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_xmax END,
-                                     CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.xmax END),
-                open_ymax = GREATEST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_ymax END,
-                                     CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.ymax END),
-                open_tmin = LEAST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_tmin END,
-                                  CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.tmin END),
-                open_tmax = GREATEST(CASE WHEN i.max_bucket <= s.open_bucket + v_width THEN s.open_tmax END,
-                                     CASE WHEN i.max_bucket >= s.open_bucket - v_width THEN i.tmax END)
-            FROM i
-            WHERE s.vehicle_id = i.vehicle_id
-            RETURNING s.vehicle_id, s.prev_open, s.open_bucket
-        ),
-        inserted AS (
-            INSERT INTO vehicle_state (
-                vehicle_id, ts, lon, lat, speed, heading, open_bucket,
-                open_xmin, open_ymin, open_xmax, open_ymax, open_tmin, open_tmax
-            )
-            SELECT i.vehicle_id, i.ts, i.lon, i.lat, i.speed, i.heading, i.max_bucket,
-                   i.xmin, i.ymin, i.xmax, i.ymax, i.tmin, i.tmax
-            FROM i
-            WHERE i.ts IS NOT NULL AND i.vehicle_id NOT IN (SELECT u.vehicle_id FROM updated u)
-            ORDER BY i.vehicle_id
-            ON CONFLICT (vehicle_id) DO NOTHING
-            RETURNING vehicle_state.vehicle_id, vehicle_state.prev_open, vehicle_state.open_bucket
-        ),
-        done AS (
-            SELECT * FROM updated UNION ALL SELECT * FROM inserted
-        )
-        SELECT v_vehicles || coalesce(array_agg(d.vehicle_id), '{}'),
-               v_prev || coalesce(array_agg(d.prev_open), '{}'),
-               v_open || coalesce(array_agg(d.open_bucket), '{}'),
-               ARRAY(
-                   SELECT i.vehicle_id FROM i
-                   WHERE i.ts IS NOT NULL AND i.vehicle_id NOT IN (SELECT d2.vehicle_id FROM done d2)
-               )
-        INTO v_vehicles, v_prev, v_open, v_todo
-        FROM done d;
-    END LOOP;
-
-    -- 2. Removed points: a vehicle that lost its latest point takes its newest remaining one.
-    IF cardinality(p_removed) > 0 THEN
-        UPDATE vehicle_state s
-        SET ts = p.ts, lon = p.lon, lat = p.lat, speed = p.speed, heading = p.heading
-        FROM (SELECT DISTINCT r.vehicle_id, r.ts FROM unnest(p_removed) AS r) AS gone
-        LEFT JOIN LATERAL (
-            SELECT q.ts, q.lon, q.lat, q.speed, q.heading
-            FROM vehicle_points q
-            WHERE q.vehicle_id = gone.vehicle_id AND geostream_valid_position(q.lon, q.lat)
-            ORDER BY q.ts DESC
-            LIMIT 1
-        ) AS p ON true
-        WHERE s.vehicle_id = gone.vehicle_id AND s.ts = gone.ts;
-        DELETE FROM vehicle_state s WHERE s.vehicle_id = ANY (v_vehicles) AND s.ts IS NULL;
-    END IF;
-
-    -- 3. Closed buckets to rebuild: those of the changed points, the next ones (whose prefix they may
-    -- change), and the previous open bucket once the vehicle has moved past it. Rebuilt at commit.
-    WITH st AS (
-        SELECT * FROM unnest(v_vehicles, v_prev, v_open) AS t(vehicle_id, prev_open, open_bucket)
-    ),
-    marked AS (
-        INSERT INTO trajectory_dirty (vehicle_id, bucket)
-        SELECT DISTINCT x.vehicle_id, x.bucket
-        FROM (
-            SELECT a.vehicle_id, geostream_bucket(a.ts, v_width) AS bucket FROM unnest(p_added) AS a
-            UNION ALL
-            SELECT a.vehicle_id, geostream_bucket(a.ts + v_gap, v_width) FROM unnest(p_added) AS a
-            UNION ALL
-            SELECT r.vehicle_id, geostream_bucket(r.ts, v_width) FROM unnest(p_removed) AS r
-            UNION ALL
-            SELECT r.vehicle_id, geostream_bucket(r.ts + v_gap, v_width) FROM unnest(p_removed) AS r
-            UNION ALL
-            SELECT st.vehicle_id, st.prev_open FROM st WHERE st.prev_open IS NOT NULL
-        ) AS x
-        JOIN st ON st.vehicle_id = x.vehicle_id
-        WHERE x.bucket < st.open_bucket
-        ORDER BY 1, 2
-        ON CONFLICT (vehicle_id, bucket) DO NOTHING
-        RETURNING 1
-    )
-    SELECT count(*) INTO v_built FROM marked;
-    RETURN v_built;
-END
-$$;
-
--- Build and store (or delete, when empty) the segments of the given (vehicle, bucket) pairs.
-CREATE OR REPLACE FUNCTION geostream_store_segments(p_vehicles text[], p_buckets timestamptz[])
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_width interval;
-    v_gap interval;
-    v_built integer;
-BEGIN
-    SELECT bucket_width, max_gap INTO v_width, v_gap FROM trajectory_settings WHERE id;
-    WITH m AS (
-        SELECT DISTINCT t.vehicle_id, t.bucket FROM unnest(p_vehicles, p_buckets) AS t(vehicle_id, bucket)
-    ),
-    built AS (
-        SELECT m.vehicle_id, m.bucket, geostream_build_segment(m.vehicle_id, m.bucket, v_width, v_gap) AS traj
-        FROM m
-    ),
-    del AS (
-        DELETE FROM vehicle_trajectory_segments s
-        USING built b
-        WHERE b.traj IS NULL AND s.vehicle_id = b.vehicle_id AND s.bucket = b.bucket
-    ),
-    ins AS (
-        INSERT INTO vehicle_trajectory_segments AS s (vehicle_id, bucket, trajectory, extent, num_instants)
-        SELECT b.vehicle_id, b.bucket, b.traj, stbox(b.traj::tgeompoint), numInstants(b.traj)
-        FROM built b
-        WHERE b.traj IS NOT NULL
-        ORDER BY b.vehicle_id, b.bucket
-        ON CONFLICT (vehicle_id, bucket) DO UPDATE
-        SET trajectory = excluded.trajectory, extent = excluded.extent, num_instants = excluded.num_instants
-    )
-    SELECT count(*) INTO v_built FROM built;
-    RETURN v_built;
-END
-$$;
-
--- Deferred to commit, one event per marked bucket: the first event of the transaction rebuilds every
--- marked bucket, the others find theirs gone. A failure is queued for repair, never raised.
-CREATE OR REPLACE FUNCTION geostream_flush_dirty()
-RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_vehicles text[];
-    v_buckets timestamptz[];
-    v_width interval;
-    v_state text;
-    v_message text;
-BEGIN
-    PERFORM 1 FROM trajectory_dirty d WHERE d.vehicle_id = NEW.vehicle_id AND d.bucket = NEW.bucket;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    WITH d AS (
-        DELETE FROM trajectory_dirty RETURNING vehicle_id, bucket
-    )
-    SELECT array_agg(d.vehicle_id ORDER BY d.vehicle_id, d.bucket),
-           array_agg(d.bucket ORDER BY d.vehicle_id, d.bucket)
-    INTO v_vehicles, v_buckets
-    FROM d;
-    BEGIN
-        PERFORM geostream_store_segments(v_vehicles, v_buckets);
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-        SELECT bucket_width INTO v_width FROM trajectory_settings WHERE id;
-        INSERT INTO trajectory_repair_queue (vehicle_id, ts_from, ts_to, sqlstate, error)
-        SELECT t.vehicle_id, min(t.bucket), max(t.bucket) + v_width, v_state, v_message
-        FROM unnest(v_vehicles, v_buckets) AS t(vehicle_id, bucket)
-        GROUP BY t.vehicle_id;
-        RAISE WARNING 'geostream: trajectory rebuild failed (%: %); queued in trajectory_repair_queue',
-            v_state, v_message;
-    END;
-    RETURN NULL;
-END
-$$;
-
--- Full recomputation of one vehicle's state and of its segments between two times, from the
--- stored instants (repair, settings change, manual edits).
-CREATE OR REPLACE FUNCTION geostream_resync_vehicle(
-    p_vehicle text, p_from timestamptz DEFAULT '-infinity', p_to timestamptz DEFAULT 'infinity'
-)
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_width interval;
-    v_gap interval;
-    v_latest geostream_point;
-    v_old_open timestamptz;
-    v_open timestamptz;
-    v_buckets timestamptz[];
-BEGIN
-    SELECT bucket_width, max_gap INTO v_width, v_gap FROM trajectory_settings WHERE id;
-    INSERT INTO vehicle_state (vehicle_id) VALUES (p_vehicle) ON CONFLICT (vehicle_id) DO NOTHING;
-    SELECT open_bucket INTO v_old_open FROM vehicle_state WHERE vehicle_id = p_vehicle FOR UPDATE;
-
-    SELECT p.vehicle_id, p.ts, p.lon, p.lat, p.speed, p.heading INTO v_latest
-    FROM vehicle_points p
-    WHERE p.vehicle_id = p_vehicle AND geostream_valid_position(p.lon, p.lat)
-    ORDER BY p.ts DESC
-    LIMIT 1;
-    IF v_latest.ts IS NULL THEN
-        DELETE FROM vehicle_trajectory_segments WHERE vehicle_id = p_vehicle;
-        DELETE FROM vehicle_state WHERE vehicle_id = p_vehicle;
-        RETURN 0;
-    END IF;
-    v_open := geostream_bucket(v_latest.ts, v_width);
-
-    UPDATE vehicle_state s
-    SET ts = v_latest.ts, lon = v_latest.lon, lat = v_latest.lat, speed = v_latest.speed,
-        heading = v_latest.heading, open_bucket = v_open,
-        open_xmin = b.xmin, open_ymin = b.ymin, open_xmax = b.xmax, open_ymax = b.ymax,
-        open_tmin = b.tmin, open_tmax = b.tmax
-    FROM (
-        SELECT min(p.lon) AS xmin, min(p.lat) AS ymin, max(p.lon) AS xmax, max(p.lat) AS ymax,
-               min(p.ts) AS tmin, max(p.ts) AS tmax
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts >= v_open - v_gap AND geostream_valid_position(p.lon, p.lat)
-    ) AS b
-    WHERE s.vehicle_id = p_vehicle;
-
-    -- Segments that cannot exist: the open bucket and later, or not aligned to the bucket width.
-    DELETE FROM vehicle_trajectory_segments s
-    WHERE s.vehicle_id = p_vehicle
-        AND (s.bucket >= v_open OR s.bucket <> geostream_bucket(s.bucket, v_width));
-
-    SELECT array_agg(x.bucket) INTO v_buckets
-    FROM (
-        SELECT geostream_bucket(p.ts, v_width) AS bucket
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts >= p_from AND p.ts <= p_to
-        UNION
-        SELECT geostream_bucket(p.ts + v_gap, v_width)
-        FROM vehicle_points p
-        WHERE p.vehicle_id = p_vehicle AND p.ts >= p_from AND p.ts <= p_to
-        UNION
-        SELECT s.bucket
-        FROM vehicle_trajectory_segments s
-        WHERE s.vehicle_id = p_vehicle AND s.bucket > p_from - v_width AND s.bucket <= p_to + v_gap
-        UNION
-        SELECT v_old_open  -- it may have been passed by the points being resynchronised
-    ) AS x
-    WHERE x.bucket < v_open;
-    IF v_buckets IS NULL THEN
-        RETURN 0;
-    END IF;
-    DELETE FROM trajectory_dirty d WHERE d.vehicle_id = p_vehicle AND d.bucket = ANY (v_buckets);
-    RETURN geostream_store_segments(array_fill(p_vehicle, ARRAY[cardinality(v_buckets)]), v_buckets);
-END
-$$;
-
--- Rebuild the trajectories of one vehicle, or of all (after changing trajectory_settings).
-CREATE OR REPLACE FUNCTION rebuild_trajectories(p_vehicle text DEFAULT NULL)
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_vehicle text;
-    v_count integer := 0;
-BEGIN
-    FOR v_vehicle IN
-        SELECT s.vehicle_id FROM vehicle_state s WHERE p_vehicle IS NULL
-        UNION
-        SELECT DISTINCT g.vehicle_id FROM vehicle_trajectory_segments g WHERE p_vehicle IS NULL
-        UNION
-        SELECT DISTINCT p.vehicle_id FROM vehicle_points p WHERE p_vehicle IS NULL
-        UNION
-        SELECT p_vehicle WHERE p_vehicle IS NOT NULL
-        ORDER BY 1
-    LOOP
-        PERFORM geostream_resync_vehicle(v_vehicle);
-        v_count := v_count + 1;
-    END LOOP;
-    DELETE FROM trajectory_repair_queue q WHERE p_vehicle IS NULL OR q.vehicle_id = p_vehicle;
-    RETURN v_count;
-END
-$$;
-
--- Process queued repairs (each in its own subtransaction); returns how many were repaired.
-CREATE OR REPLACE FUNCTION repair_trajectories(p_max integer DEFAULT NULL)
-RETURNS integer
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_item trajectory_repair_queue;
-    v_done integer := 0;
-    v_state text;
-    v_message text;
-BEGIN
-    FOR v_item IN
-        SELECT * FROM trajectory_repair_queue q
-        WHERE q.retry_after <= now()
-        ORDER BY q.id
-        LIMIT p_max
-        FOR UPDATE SKIP LOCKED
-    LOOP
-        BEGIN
-            PERFORM geostream_resync_vehicle(v_item.vehicle_id, v_item.ts_from, v_item.ts_to);
-            DELETE FROM trajectory_repair_queue WHERE id = v_item.id;
-            v_done := v_done + 1;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-            UPDATE trajectory_repair_queue
-            SET attempts = attempts + 1, sqlstate = v_state, error = v_message,
-                retry_after = now() + least(interval '1 second' * power(2, least(attempts, 12)),
-                                            interval '1 hour')
-            WHERE id = v_item.id;
-        END;
-    END LOOP;
-    RETURN v_done;
-END
-$$;
-
--- Never lets a trajectory failure reach the writer: the change is queued for repair instead.
-CREATE OR REPLACE FUNCTION geostream_apply_changes_safely(
-    p_added geostream_point[], p_removed geostream_point[]
+-- Logs the buckets that changed points fall in, and the next bucket of each (whose prefix instant
+-- they may change), one row per (vehicle, bucket).
+CREATE OR REPLACE FUNCTION geostream_mark_dirty(
+    p_vehicles text[], p_ts timestamptz[], p_lon float8[], p_lat float8[]
 )
 RETURNS void
-LANGUAGE plpgsql
+LANGUAGE sql
 AS $$
-DECLARE
-    v_state text;
-    v_message text;
-BEGIN
-    BEGIN
-        PERFORM geostream_apply_changes(coalesce(p_added, '{}'), coalesce(p_removed, '{}'));
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
-        INSERT INTO trajectory_repair_queue (vehicle_id, ts_from, ts_to, sqlstate, error)
-        SELECT c.vehicle_id, min(c.ts), max(c.ts), v_state, v_message
-        FROM (
-            SELECT a.vehicle_id, a.ts FROM unnest(p_added) AS a
-            UNION ALL
-            SELECT r.vehicle_id, r.ts FROM unnest(p_removed) AS r
-        ) AS c
-        GROUP BY c.vehicle_id;
-        RAISE WARNING 'geostream: trajectory update failed (%: %); queued in trajectory_repair_queue',
-            v_state, v_message;
-    END;
-    -- Repairs are left to the queue's owner (trajectory_repair_ticks): a writer never pays for them.
-END
+    INSERT INTO trajectory_dirty (vehicle_id, bucket, min_lon, min_lat, max_lon, max_lat, min_ts, max_ts)
+    SELECT c.vehicle_id, geostream_bucket(c.ts + g.shift, s.bucket_width),
+           min(c.lon), min(c.lat), max(c.lon), max(c.lat), min(c.ts), max(c.ts)
+    FROM unnest(p_vehicles, p_ts, p_lon, p_lat) AS c(vehicle_id, ts, lon, lat)
+    CROSS JOIN trajectory_settings s
+    CROSS JOIN LATERAL (VALUES (interval '0'), (s.max_gap)) AS g(shift)
+    WHERE s.id
+    GROUP BY 1, 2
 $$;
 
--- Trigger functions. Statement level with transition tables: one call per INSERT/UPDATE/DELETE
--- statement (a 1000-row batch is one call), whatever the number of rows.
+-- Statement-level triggers with transition tables: one call per statement whatever its size.
 CREATE OR REPLACE FUNCTION geostream_points_inserted()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_added geostream_point[];
 BEGIN
-    SELECT array_agg(ROW(n.vehicle_id, n.ts, n.lon, n.lat, n.speed, n.heading)::geostream_point)
-    INTO v_added
+    PERFORM geostream_mark_dirty(array_agg(n.vehicle_id), array_agg(n.ts), array_agg(n.lon), array_agg(n.lat))
     FROM new_points n
-    WHERE geostream_valid_position(n.lon, n.lat);
-    IF v_added IS NOT NULL THEN
-        PERFORM geostream_apply_changes_safely(v_added, NULL);
-    END IF;
+    WHERE geostream_valid_position(n.lon, n.lat)
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
 
 -- INSERT ... ON CONFLICT DO UPDATE fires this for the rows that already existed: exact replays
--- change nothing and cost only this comparison.
+-- change nothing and mark nothing.
 CREATE OR REPLACE FUNCTION geostream_points_updated()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_added geostream_point[];
-    v_removed geostream_point[];
 BEGIN
-    SELECT
-        array_agg(ROW(n.vehicle_id, n.ts, n.lon, n.lat, n.speed, n.heading)::geostream_point)
-            FILTER (WHERE geostream_valid_position(n.lon, n.lat)),
-        array_agg(ROW(o.vehicle_id, o.ts, o.lon, o.lat, o.speed, o.heading)::geostream_point)
-            FILTER (WHERE geostream_valid_position(o.lon, o.lat))
-    INTO v_added, v_removed
-    FROM new_points n
-    FULL JOIN old_points o ON o.vehicle_id = n.vehicle_id AND o.ts = n.ts
-    WHERE n.vehicle_id IS NULL OR o.vehicle_id IS NULL
-        OR (n.lon, n.lat, n.speed, n.heading) IS DISTINCT FROM (o.lon, o.lat, o.speed, o.heading);
-    IF v_added IS NOT NULL OR v_removed IS NOT NULL THEN
-        PERFORM geostream_apply_changes_safely(v_added, v_removed);
-    END IF;
+    PERFORM geostream_mark_dirty(array_agg(c.vehicle_id), array_agg(c.ts), array_agg(c.lon), array_agg(c.lat))
+    FROM (
+        SELECT n.vehicle_id, n.ts, n.lon, n.lat
+        FROM new_points n
+        LEFT JOIN old_points o ON o.vehicle_id = n.vehicle_id AND o.ts = n.ts
+        WHERE o.vehicle_id IS NULL
+            OR (n.lon, n.lat, n.speed, n.heading) IS DISTINCT FROM (o.lon, o.lat, o.speed, o.heading)
+        UNION ALL
+        SELECT o.vehicle_id, o.ts, o.lon, o.lat  -- the key itself changed (a manual UPDATE)
+        FROM old_points o
+        LEFT JOIN new_points n ON n.vehicle_id = o.vehicle_id AND n.ts = o.ts
+        WHERE n.vehicle_id IS NULL
+    ) AS c
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
@@ -613,16 +220,11 @@ CREATE OR REPLACE FUNCTION geostream_points_deleted()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_removed geostream_point[];
 BEGIN
-    SELECT array_agg(ROW(o.vehicle_id, o.ts, o.lon, o.lat, o.speed, o.heading)::geostream_point)
-    INTO v_removed
+    PERFORM geostream_mark_dirty(array_agg(o.vehicle_id), array_agg(o.ts), array_agg(o.lon), array_agg(o.lat))
     FROM old_points o
-    WHERE geostream_valid_position(o.lon, o.lat);
-    IF v_removed IS NOT NULL THEN
-        PERFORM geostream_apply_changes_safely(NULL, v_removed);
-    END IF;
+    WHERE geostream_valid_position(o.lon, o.lat)
+    HAVING count(*) > 0;
     RETURN NULL;
 END
 $$;
@@ -632,7 +234,7 @@ RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    TRUNCATE vehicle_trajectory_segments, vehicle_state, trajectory_repair_queue, trajectory_dirty;
+    TRUNCATE vehicle_trajectory_segments, vehicle_state, trajectory_dirty;
     RETURN NULL;
 END
 $$;
@@ -656,73 +258,334 @@ CREATE OR REPLACE TRIGGER vehicle_points_trajectory_truncate
     AFTER TRUNCATE ON vehicle_points
     FOR EACH STATEMENT EXECUTE FUNCTION geostream_points_truncated();
 
-DO $$
-BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM pg_trigger
-        WHERE tgname = 'trajectory_dirty_flush' AND tgrelid = 'trajectory_dirty'::regclass
-    ) THEN
-        CREATE CONSTRAINT TRIGGER trajectory_dirty_flush
-            AFTER INSERT ON trajectory_dirty
-            DEFERRABLE INITIALLY DEFERRED
-            FOR EACH ROW EXECUTE FUNCTION geostream_flush_dirty();
-    END IF;
-END
+-- Every bucket of one vehicle's (or every vehicle's) stored points, logged for the segmenter.
+CREATE OR REPLACE FUNCTION mark_trajectories_dirty(p_vehicle text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT count(*) FROM (
+        SELECT geostream_mark_dirty(array_agg(p.vehicle_id), array_agg(p.ts), array_agg(p.lon),
+                                    array_agg(p.lat))
+        FROM vehicle_points p
+        WHERE (p_vehicle IS NULL OR p.vehicle_id = p_vehicle) AND geostream_valid_position(p.lon, p.lat)
+        GROUP BY p.vehicle_id
+    ) AS marked
 $$;
 
+-- -- Building ----------------------------------------------------------------------------------------
 
--- The owner of trajectory_repair_queue. The Flink job writes one row per second into
--- trajectory_repair_ticks (a JDBC sink fed by a datagen source, so it runs wherever the job runs, local
--- MiniCluster or cluster); the row is never stored: its trigger drains what is due in the queue and
--- records the run in trajectory_repair_runs. Any other scheduler can do the same with
--- INSERT INTO trajectory_repair_ticks (owner) VALUES ('cron'), or call repair_trajectories() itself.
--- Several owners at once are safe: the queue is read FOR UPDATE SKIP LOCKED.
-CREATE TABLE IF NOT EXISTS trajectory_repair_ticks (
-    owner text,
-    ticked_at timestamptz,
-    max_items integer  -- queue items repaired at most per tick (default 100)
-);
+-- The trajectory of each (vehicle, bucket) pair, from the stored instants, in one GROUP BY: a
+-- sequence set per bucket holding at least one valid position (buckets without one are left out).
+CREATE OR REPLACE FUNCTION geostream_build_segments(p_vehicles text[], p_buckets timestamptz[])
+RETURNS TABLE (vehicle_id text, bucket timestamptz, trajectory tgeogpoint)
+LANGUAGE sql STABLE
+AS $$
+    WITH s AS (
+        SELECT bucket_width AS width, max_gap AS gap FROM trajectory_settings WHERE id
+    ),
+    todo AS (
+        SELECT DISTINCT t.vehicle_id, t.bucket FROM unnest(p_vehicles, p_buckets) AS t(vehicle_id, bucket)
+    ),
+    own AS (
+        SELECT t.vehicle_id, t.bucket, p.ts, p.lon, p.lat
+        FROM todo t
+        CROSS JOIN s
+        JOIN vehicle_points p ON p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
+        WHERE geostream_valid_position(p.lon, p.lat)
+    ),
+    -- The last instant before the bucket, when it is within max_gap of the bucket's first one.
+    prefix AS (
+        SELECT f.vehicle_id, f.bucket, x.ts, x.lon, x.lat
+        FROM (SELECT o.vehicle_id, o.bucket, min(o.ts) AS first_ts FROM own o GROUP BY 1, 2) AS f
+        CROSS JOIN s
+        CROSS JOIN LATERAL (
+            SELECT p.ts, p.lon, p.lat
+            FROM vehicle_points p
+            WHERE p.vehicle_id = f.vehicle_id AND p.ts < f.bucket AND p.ts >= f.first_ts - s.gap
+                AND geostream_valid_position(p.lon, p.lat)
+            ORDER BY p.ts DESC
+            LIMIT 1
+        ) AS x
+    )
+    SELECT a.vehicle_id, a.bucket,
+           appendInstant(tgeogpoint(ST_Point(a.lon, a.lat, 4326)::geography, a.ts), NULL::float8, s.gap
+                         ORDER BY a.ts)
+    FROM (SELECT * FROM own UNION ALL SELECT * FROM prefix) AS a
+    CROSS JOIN s
+    GROUP BY a.vehicle_id, a.bucket, s.gap
+$$;
 
-CREATE TABLE IF NOT EXISTS trajectory_repair_runs (
-    owner text PRIMARY KEY,
-    last_run timestamptz NOT NULL,
-    last_repaired integer NOT NULL,
-    repaired bigint NOT NULL
-);
+-- The trajectory between two times built straight from the stored instants (no segments).
+CREATE OR REPLACE FUNCTION geostream_build_range(
+    p_vehicle text, p_from timestamptz, p_to timestamptz, p_gap interval
+)
+RETURNS tgeogpoint
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    WITH pts AS (
+        SELECT p.ts, p.lon, p.lat
+        FROM vehicle_points p
+        WHERE p.vehicle_id = p_vehicle AND p.ts >= p_from AND p.ts <= p_to
+            AND geostream_valid_position(p.lon, p.lat)
+    )
+    SELECT (
+        SELECT appendInstant(tgeogpoint(ST_Point(pts.lon, pts.lat, 4326)::geography, pts.ts), NULL::float8,
+                             p_gap ORDER BY pts.ts)
+        FROM pts
+    )
+    WHERE EXISTS (SELECT 1 FROM pts)
+$$;
 
-CREATE OR REPLACE FUNCTION geostream_repair_tick()
-RETURNS trigger
+-- -- The segmenter's round ---------------------------------------------------------------------------
+
+-- One round: claims up to p_max_rows logged rows (only those with id <= p_upto_id when given; only
+-- p_vehicle's when given), then, in the same statement and snapshot:
+--   1. each touched vehicle's newest valid point becomes its vehicle_state (open bucket = its bucket;
+--      the row goes when no valid point is left);
+--   2. the touched buckets older than the open bucket, and the previous open bucket once passed, are
+--      rebuilt in one GROUP BY and upserted; those left without a valid point, and any segment at or
+--      after the open bucket, are deleted.
+-- Rows logged after the statement's snapshot stay for the next round, so nothing is missed. Rounds
+-- never overlap (a transaction-level advisory lock, also taken by rebuild_trajectories()); writers
+-- take no lock the round holds.
+CREATE OR REPLACE FUNCTION segmenter_round(
+    p_max_rows integer DEFAULT 50000, p_vehicle text DEFAULT NULL, p_upto_id bigint DEFAULT NULL
+)
+RETURNS TABLE (claimed bigint, vehicles bigint, stored bigint, removed bigint)
+LANGUAGE sql
+AS $$
+    SELECT pg_advisory_xact_lock(hashtext('geostream'), hashtext('segmenter-round'));
+
+    WITH s AS (
+        SELECT bucket_width AS width, max_gap AS gap FROM trajectory_settings WHERE id
+    ),
+    picked AS (
+        SELECT d.id FROM trajectory_dirty d
+        WHERE (p_vehicle IS NULL OR d.vehicle_id = p_vehicle) AND (p_upto_id IS NULL OR d.id <= p_upto_id)
+        ORDER BY d.id
+        LIMIT p_max_rows
+    ),
+    claimed AS (
+        DELETE FROM trajectory_dirty d USING picked WHERE d.id = picked.id
+        RETURNING d.vehicle_id, d.bucket, d.min_lon, d.min_lat, d.max_lon, d.max_lat, d.min_ts, d.max_ts
+    ),
+    dirty AS (
+        SELECT c.vehicle_id, c.bucket, min(c.min_lon) AS min_lon, min(c.min_lat) AS min_lat,
+               max(c.max_lon) AS max_lon, max(c.max_lat) AS max_lat, min(c.min_ts) AS min_ts,
+               max(c.max_ts) AS max_ts
+        FROM claimed c
+        GROUP BY 1, 2
+    ),
+    old AS (
+        SELECT st.* FROM vehicle_state st WHERE st.vehicle_id IN (SELECT d.vehicle_id FROM dirty d)
+    ),
+    latest AS (
+        SELECT v.vehicle_id, p.ts, p.lon, p.lat, p.speed, p.heading,
+               geostream_bucket(p.ts, s.width) AS open_bucket
+        FROM (SELECT DISTINCT d.vehicle_id FROM dirty d) AS v
+        CROSS JOIN s
+        LEFT JOIN LATERAL (
+            SELECT q.ts, q.lon, q.lat, q.speed, q.heading
+            FROM vehicle_points q
+            WHERE q.vehicle_id = v.vehicle_id AND geostream_valid_position(q.lon, q.lat)
+            ORDER BY q.ts DESC
+            LIMIT 1
+        ) AS p ON true
+    ),
+    -- The open bucket's box: the rows logged for it (or for its prefix), plus the old box while the
+    -- open bucket stays or moves one bucket on; rescanned only when a deletion moved it back.
+    box AS (
+        SELECT l.vehicle_id, min(b.min_lon) AS min_lon, min(b.min_lat) AS min_lat, max(b.max_lon) AS max_lon,
+               max(b.max_lat) AS max_lat, min(b.min_ts) AS min_ts, max(b.max_ts) AS max_ts
+        FROM latest l
+        CROSS JOIN s
+        LEFT JOIN old o ON o.vehicle_id = l.vehicle_id
+        CROSS JOIN LATERAL (
+            SELECT d.min_lon, d.min_lat, d.max_lon, d.max_lat, d.min_ts, d.max_ts
+            FROM dirty d
+            WHERE d.vehicle_id = l.vehicle_id AND d.bucket >= l.open_bucket
+            UNION ALL
+            SELECT o.open_xmin, o.open_ymin, o.open_xmax, o.open_ymax, o.open_tmin, o.open_tmax
+            WHERE l.open_bucket BETWEEN o.open_bucket AND o.open_bucket + s.width
+            UNION ALL
+            SELECT min(q.lon), min(q.lat), max(q.lon), max(q.lat), min(q.ts), max(q.ts)
+            FROM vehicle_points q
+            WHERE l.open_bucket < o.open_bucket AND q.vehicle_id = l.vehicle_id
+                AND q.ts >= l.open_bucket - s.gap AND geostream_valid_position(q.lon, q.lat)
+        ) AS b
+        WHERE l.ts IS NOT NULL
+        GROUP BY l.vehicle_id
+    ),
+    saved AS (
+        INSERT INTO vehicle_state AS st (
+            vehicle_id, ts, lon, lat, speed, heading, open_bucket,
+            open_xmin, open_ymin, open_xmax, open_ymax, open_tmin, open_tmax
+        )
+        SELECT l.vehicle_id, l.ts, l.lon, l.lat, l.speed, l.heading, l.open_bucket,
+               b.min_lon, b.min_lat, b.max_lon, b.max_lat, b.min_ts, b.max_ts
+        FROM latest l
+        JOIN box b ON b.vehicle_id = l.vehicle_id
+        ORDER BY l.vehicle_id
+        ON CONFLICT (vehicle_id) DO UPDATE
+        SET ts = excluded.ts, lon = excluded.lon, lat = excluded.lat, speed = excluded.speed,
+            heading = excluded.heading, open_bucket = excluded.open_bucket,
+            open_xmin = excluded.open_xmin, open_ymin = excluded.open_ymin, open_xmax = excluded.open_xmax,
+            open_ymax = excluded.open_ymax, open_tmin = excluded.open_tmin, open_tmax = excluded.open_tmax
+        RETURNING 1
+    ),
+    forgotten AS (
+        DELETE FROM vehicle_state st USING latest l WHERE st.vehicle_id = l.vehicle_id AND l.ts IS NULL
+        RETURNING 1
+    ),
+    todo AS (
+        SELECT d.vehicle_id, d.bucket
+        FROM dirty d JOIN latest l ON l.vehicle_id = d.vehicle_id
+        WHERE d.bucket < l.open_bucket
+        UNION
+        SELECT o.vehicle_id, o.open_bucket
+        FROM old o JOIN latest l ON l.vehicle_id = o.vehicle_id
+        WHERE o.open_bucket < l.open_bucket
+    ),
+    built AS (
+        SELECT b.*
+        FROM (SELECT array_agg(t.vehicle_id) AS vehicles, array_agg(t.bucket) AS buckets FROM todo t) AS t
+        CROSS JOIN LATERAL geostream_build_segments(t.vehicles, t.buckets) AS b
+    ),
+    stored AS (
+        INSERT INTO vehicle_trajectory_segments AS g (vehicle_id, bucket, trajectory, extent, num_instants)
+        SELECT b.vehicle_id, b.bucket, b.trajectory, stbox(b.trajectory::tgeompoint), numInstants(b.trajectory)
+        FROM built b
+        ORDER BY b.vehicle_id, b.bucket
+        ON CONFLICT (vehicle_id, bucket) DO UPDATE
+        SET trajectory = excluded.trajectory, extent = excluded.extent, num_instants = excluded.num_instants
+        RETURNING 1
+    ),
+    emptied AS (
+        DELETE FROM vehicle_trajectory_segments g
+        USING todo t
+        WHERE g.vehicle_id = t.vehicle_id AND g.bucket = t.bucket
+            AND NOT EXISTS (SELECT 1 FROM built b WHERE b.vehicle_id = t.vehicle_id AND b.bucket = t.bucket)
+        RETURNING 1
+    ),
+    ahead AS (
+        DELETE FROM vehicle_trajectory_segments g
+        USING latest l
+        WHERE g.vehicle_id = l.vehicle_id AND g.bucket >= coalesce(l.open_bucket, '-infinity')
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM claimed), (SELECT count(*) FROM latest), (SELECT count(*) FROM stored),
+           (SELECT count(*) FROM emptied) + (SELECT count(*) FROM ahead)
+$$;
+
+-- Rounds until every row logged before the call is processed; returns the segments stored. For
+-- tests, benchmarks and scripts (the segmenter service runs the rounds otherwise).
+CREATE OR REPLACE FUNCTION segmenter_catch_up(p_batch integer DEFAULT 50000)
+RETURNS bigint
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_repaired integer := 0;
+    v_upto bigint := (SELECT max(id) FROM trajectory_dirty);
+    v_round record;
+    v_stored bigint := 0;
 BEGIN
-    IF EXISTS (SELECT 1 FROM trajectory_repair_queue WHERE retry_after <= now()) THEN
-        v_repaired := repair_trajectories(coalesce(NEW.max_items, 100));
-    END IF;
-    INSERT INTO trajectory_repair_runs AS r (owner, last_run, last_repaired, repaired)
-    VALUES (coalesce(NEW.owner, 'unknown'), now(), v_repaired, v_repaired)
-    ON CONFLICT (owner) DO UPDATE
-    SET last_run = excluded.last_run, last_repaired = excluded.last_repaired,
-        repaired = r.repaired + excluded.repaired;
-    RETURN NULL;  -- nothing is stored in trajectory_repair_ticks
+    LOOP
+        SELECT * INTO v_round FROM segmenter_round(p_batch, NULL, v_upto);
+        v_stored := v_stored + v_round.stored;
+        EXIT WHEN v_round.claimed < p_batch;
+    END LOOP;
+    RETURN v_stored;
 END
 $$;
 
-CREATE OR REPLACE TRIGGER trajectory_repair_tick
-    BEFORE INSERT ON trajectory_repair_ticks
-    FOR EACH ROW EXECUTE FUNCTION geostream_repair_tick();
-
--- Depth of the repair queue, for monitoring: queued items, those due now, those that failed at least
--- once, the oldest, and when an owner last drained it.
-CREATE OR REPLACE FUNCTION trajectory_repair_status()
-RETURNS TABLE (queued bigint, due bigint, failing bigint, oldest timestamptz, last_run timestamptz)
+-- Depth of the segmenter's queue: logged rows, and when the oldest was logged.
+CREATE OR REPLACE FUNCTION trajectory_queue_status()
+RETURNS TABLE (queued bigint, oldest timestamptz)
 LANGUAGE sql STABLE
 AS $$
-    SELECT count(*),
-           count(*) FILTER (WHERE q.retry_after <= now()),
-           count(*) FILTER (WHERE q.attempts > 0),
-           min(q.queued_at),
-           (SELECT max(r.last_run) FROM trajectory_repair_runs r)
-    FROM trajectory_repair_queue q
+    SELECT count(*), min(d.marked_at) FROM trajectory_dirty d
+$$;
+
+-- Rebuild the trajectories of one vehicle, or of every vehicle (after changing trajectory_settings),
+-- committing after each vehicle: writers are never blocked (they only append to trajectory_dirty),
+-- and an interrupted rebuild keeps what it did. A procedure: CALL rebuild_trajectories();
+CREATE OR REPLACE PROCEDURE rebuild_trajectories(p_vehicle text DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_vehicle text;
+BEGIN
+    FOR v_vehicle IN
+        SELECT x.vehicle_id FROM (
+            SELECT st.vehicle_id FROM vehicle_state st
+            UNION
+            SELECT DISTINCT g.vehicle_id FROM vehicle_trajectory_segments g
+            UNION
+            SELECT DISTINCT d.vehicle_id FROM trajectory_dirty d
+        ) AS x
+        WHERE p_vehicle IS NULL OR x.vehicle_id = p_vehicle
+        ORDER BY 1
+    LOOP
+        -- Segments of a former bucket width cannot be rebuilt in place: they go.
+        DELETE FROM vehicle_trajectory_segments g
+        USING trajectory_settings s
+        WHERE s.id AND g.vehicle_id = v_vehicle AND g.bucket <> geostream_bucket(g.bucket, s.bucket_width);
+        INSERT INTO trajectory_dirty (vehicle_id, bucket)
+        SELECT g.vehicle_id, g.bucket FROM vehicle_trajectory_segments g WHERE g.vehicle_id = v_vehicle;
+        PERFORM mark_trajectories_dirty(v_vehicle);
+        PERFORM segmenter_round(2147483647, v_vehicle);
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+-- -- Retention ---------------------------------------------------------------------------------------
+
+-- Rows older than p_cutoff outside the day partitions (default partitions, vehicle_state); the day
+-- partitions themselves are dropped whole (drop_partitions_before, or the segmenter one by one).
+CREATE OR REPLACE FUNCTION trim_before(p_cutoff date)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH cutoff AS (
+        SELECT p_cutoff::timestamp AT TIME ZONE 'UTC' AS ts
+    ),
+    points AS (
+        DELETE FROM vehicle_points_default p USING cutoff WHERE p.ts < cutoff.ts RETURNING 1
+    ),
+    segments AS (
+        DELETE FROM vehicle_trajectory_segments_default g USING cutoff WHERE g.bucket < cutoff.ts RETURNING 1
+    ),
+    states AS (
+        DELETE FROM vehicle_state st USING cutoff WHERE st.ts < cutoff.ts RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM points) + (SELECT count(*) FROM segments) + (SELECT count(*) FROM states)
+$$;
+
+-- Retention in one call: drops every day partition before p_cutoff and trims the rest; returns the
+-- partitions dropped.
+CREATE OR REPLACE FUNCTION drop_partitions_before(p_cutoff date)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_partition record;
+    v_dropped integer := 0;
+BEGIN
+    FOR v_partition IN SELECT * FROM expired_partitions(p_cutoff) LOOP
+        EXECUTE format('DROP TABLE %I', v_partition.partition_name);
+        v_dropped := v_dropped + 1;
+    END LOOP;
+    PERFORM trim_before(p_cutoff);
+    RETURN v_dropped;
+END
+$$;
+
+-- After replacing the unpartitioned segments (see the top of this file): log every bucket again.
+DO $$
+BEGIN
+    IF to_regclass('pg_temp.geostream_rebuild_all') IS NOT NULL THEN
+        PERFORM mark_trajectories_dirty();
+        DROP TABLE pg_temp.geostream_rebuild_all;
+    END IF;
+END
 $$;

@@ -2,10 +2,33 @@
 -- lon/lat (SRID 4326; SRID 0 is taken as 4326) and are tested in the lon/lat plane, like a map bbox.
 -- A "trip" is one sequence of a trajectory: a run of points without a silence above max_gap.
 
+-- Latest valid position of every vehicle: vehicle_state, except for vehicles with changes the
+-- segmenter has not processed yet at or after that position (or no state yet): their newest stored
+-- point, found from vehicle_state's time on (so only the newest partitions are searched). A point is
+-- here as soon as it commits. (A deleted latest point stays until the segmenter's next round.)
 CREATE OR REPLACE VIEW vehicle_latest_positions AS
+WITH pending AS (
+    SELECT d.vehicle_id, max(d.max_ts) AS max_ts FROM trajectory_dirty d GROUP BY d.vehicle_id
+)
 SELECT s.vehicle_id, s.ts, s.lon, s.lat, s.speed, s.heading
 FROM vehicle_state s
-WHERE s.ts IS NOT NULL;
+WHERE s.ts IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.vehicle_id = s.vehicle_id AND p.max_ts >= s.ts)
+UNION ALL
+SELECT p.vehicle_id, coalesce(q.ts, s.ts), coalesce(q.lon, s.lon), coalesce(q.lat, s.lat),
+       CASE WHEN q.ts IS NULL THEN s.speed ELSE q.speed END,
+       CASE WHEN q.ts IS NULL THEN s.heading ELSE q.heading END
+FROM pending p
+LEFT JOIN vehicle_state s ON s.vehicle_id = p.vehicle_id
+LEFT JOIN LATERAL (
+    SELECT v.ts, v.lon, v.lat, v.speed, v.heading
+    FROM vehicle_points v
+    WHERE v.vehicle_id = p.vehicle_id AND v.ts >= coalesce(s.ts, '-infinity')
+        AND geostream_valid_position(v.lon, v.lat)
+    ORDER BY v.ts DESC
+    LIMIT 1
+) AS q ON true
+WHERE (s.ts IS NULL OR p.max_ts >= s.ts) AND coalesce(q.ts, s.ts) IS NOT NULL;
 
 CREATE OR REPLACE FUNCTION geostream_area_4326(p_area geometry)
 RETURNS geometry
@@ -22,14 +45,15 @@ RETURNS TABLE (vehicle_id text, ts timestamptz, lon float8, lat float8, speed fl
 LANGUAGE sql STABLE
 AS $$
     SELECT s.vehicle_id, s.ts, s.lon, s.lat, s.speed, s.heading
-    FROM vehicle_state s
-    WHERE s.ts IS NOT NULL
-        AND (p_since IS NULL OR s.ts >= p_since)
+    FROM vehicle_latest_positions s
+    WHERE (p_since IS NULL OR s.ts >= p_since)
         AND (p_area IS NULL OR ST_Intersects(geostream_area_4326(p_area), ST_Point(s.lon, s.lat, 4326)))
     ORDER BY s.vehicle_id
 $$;
 
 -- A vehicle's trajectory between two times (bounds included): a tgeogpoint sequence set, or NULL.
+-- Stored segments, except for the buckets the segmenter has not rebuilt yet (still in
+-- trajectory_dirty) and the open bucket: those are built from the stored instants.
 CREATE OR REPLACE FUNCTION vehicle_trajectory(
     p_vehicle text, p_start timestamptz DEFAULT '-infinity', p_end timestamptz DEFAULT 'infinity'
 )
@@ -39,36 +63,35 @@ AS $$
 DECLARE
     v_width interval;
     v_gap interval;
+    v_pending timestamptz[];
     v_result tgeogpoint;
 BEGIN
     IF p_vehicle IS NULL OR p_start IS NULL OR p_end IS NULL OR p_start > p_end THEN
         RETURN NULL;
     END IF;
     SELECT bucket_width, max_gap INTO v_width, v_gap FROM trajectory_settings WHERE id;
-    IF EXISTS (SELECT 1 FROM trajectory_repair_queue q WHERE q.vehicle_id = p_vehicle)
-        OR EXISTS (SELECT 1 FROM trajectory_dirty d WHERE d.vehicle_id = p_vehicle)
-    THEN
-        -- Segments may be stale (a repair is queued, or this transaction changed points whose
-        -- buckets are rebuilt at its commit): use the stored instants.
+    v_pending := ARRAY(
+        SELECT d.bucket FROM trajectory_dirty d
+        WHERE d.vehicle_id = p_vehicle AND d.bucket > p_start - v_width AND d.bucket <= p_end + v_gap
+        UNION
+        SELECT st.open_bucket FROM vehicle_state st
+        WHERE st.vehicle_id = p_vehicle AND st.open_bucket > p_start - v_width AND st.open_bucket <= p_end + v_gap
+    );
+    BEGIN
+        SELECT merge(array_agg(t.traj ORDER BY t.bucket)) INTO v_result
+        FROM (
+            SELECT s.bucket, s.trajectory AS traj
+            FROM vehicle_trajectory_segments s
+            WHERE s.vehicle_id = p_vehicle AND s.bucket > p_start - v_width AND s.bucket <= p_end + v_gap
+                AND s.bucket <> ALL (v_pending)
+            UNION ALL
+            SELECT b.bucket, b.trajectory
+            FROM geostream_build_segments(array_fill(p_vehicle, ARRAY[cardinality(v_pending)]), v_pending) AS b
+        ) AS t;
+    EXCEPTION WHEN OTHERS THEN
+        -- Segments that do not join (never expected): the stored instants are the truth.
         v_result := geostream_build_range(p_vehicle, p_start - v_gap, p_end + v_gap, v_gap);
-    ELSE
-        BEGIN
-            SELECT merge(array_agg(t.traj ORDER BY t.bucket)) INTO v_result
-            FROM (
-                SELECT s.bucket, s.trajectory AS traj
-                FROM vehicle_trajectory_segments s
-                WHERE s.vehicle_id = p_vehicle AND s.bucket > p_start - v_width AND s.bucket <= p_end + v_gap
-                UNION ALL
-                SELECT st.open_bucket, geostream_build_segment(p_vehicle, st.open_bucket, v_width, v_gap)
-                FROM vehicle_state st
-                WHERE st.vehicle_id = p_vehicle
-                    AND st.open_bucket > p_start - v_width AND st.open_bucket <= p_end + v_gap
-            ) AS t
-            WHERE t.traj IS NOT NULL;
-        EXCEPTION WHEN OTHERS THEN
-            v_result := geostream_build_range(p_vehicle, p_start - v_gap, p_end + v_gap, v_gap);
-        END;
-    END IF;
+    END;
     IF v_result IS NULL THEN
         RETURN NULL;
     END IF;
@@ -135,9 +158,12 @@ CREATE OR REPLACE FUNCTION geostream_area_candidates(p_area geometry, p_start ti
 RETURNS SETOF text
 LANGUAGE sql STABLE
 AS $$
-    SELECT s.vehicle_id
-    FROM vehicle_trajectory_segments s
-    WHERE s.extent && stbox(p_area, span(p_start, p_end, true, true))
+    SELECT g.vehicle_id
+    FROM vehicle_trajectory_segments g
+    WHERE g.extent && stbox(p_area, span(p_start, p_end, true, true))
+        -- a segment spans [bucket - max_gap (its prefix), bucket + bucket_width): this prunes partitions
+        AND g.bucket > p_start - (SELECT s.bucket_width FROM trajectory_settings s WHERE s.id)
+        AND g.bucket <= p_end + (SELECT s.max_gap FROM trajectory_settings s WHERE s.id)
     UNION
     SELECT st.vehicle_id
     FROM vehicle_state st
@@ -145,9 +171,17 @@ AS $$
         AND st.open_xmax >= ST_XMin(p_area) AND st.open_xmin <= ST_XMax(p_area)
         AND st.open_ymax >= ST_YMin(p_area) AND st.open_ymin <= ST_YMax(p_area)
     UNION
-    SELECT d.vehicle_id FROM trajectory_dirty d  -- changed by this very transaction
-    UNION
-    SELECT q.vehicle_id FROM trajectory_repair_queue q
+    -- Buckets not rebuilt yet. In the open bucket, the box of the new points joined with the open
+    -- bucket's box bounds the trajectory; elsewhere (late or deleted points) only time is checked.
+    SELECT d.vehicle_id
+    FROM trajectory_dirty d
+    CROSS JOIN trajectory_settings s
+    LEFT JOIN vehicle_state st ON st.vehicle_id = d.vehicle_id
+    WHERE s.id AND d.max_ts >= p_start - s.max_gap AND d.min_ts <= p_end + s.max_gap
+        AND (st.open_bucket IS NULL OR d.bucket < st.open_bucket
+             OR (least(d.min_lon, st.open_xmin) <= ST_XMax(p_area) AND greatest(d.max_lon, st.open_xmax) >= ST_XMin(p_area)
+                 AND least(d.min_lat, st.open_ymin) <= ST_YMax(p_area)
+                 AND greatest(d.max_lat, st.open_ymax) >= ST_YMin(p_area)))
 $$;
 
 -- Trips that touch the area (polygon, bbox, line or point) during the window, each cut to the
@@ -243,17 +277,19 @@ AS $$
     WITH v AS (
         SELECT p_vehicle AS vehicle_id WHERE p_vehicle IS NOT NULL
         UNION
-        SELECT s.vehicle_id
-        FROM vehicle_trajectory_segments s
-        WHERE p_vehicle IS NULL AND s.extent && stbox(span(p_start, p_end, true, true))
+        SELECT g.vehicle_id
+        FROM vehicle_trajectory_segments g
+        WHERE p_vehicle IS NULL AND g.extent && stbox(span(p_start, p_end, true, true))
+            AND g.bucket > p_start - (SELECT s.bucket_width FROM trajectory_settings s WHERE s.id)
+            AND g.bucket <= p_end + (SELECT s.max_gap FROM trajectory_settings s WHERE s.id)
         UNION
         SELECT st.vehicle_id
         FROM vehicle_state st
         WHERE p_vehicle IS NULL AND st.open_tmax >= p_start AND st.open_tmin <= p_end
         UNION
-        SELECT d.vehicle_id FROM trajectory_dirty d WHERE p_vehicle IS NULL
-        UNION
-        SELECT q.vehicle_id FROM trajectory_repair_queue q WHERE p_vehicle IS NULL
+        SELECT d.vehicle_id
+        FROM trajectory_dirty d CROSS JOIN trajectory_settings s
+        WHERE p_vehicle IS NULL AND s.id AND d.max_ts >= p_start - s.max_gap AND d.min_ts <= p_end + s.max_gap
     )
     SELECT v.vehicle_id, count(*)::integer, sum(t.num_instants)::integer, sum(t.length_m), sum(t.duration),
            CASE WHEN sum(t.duration) > interval '0'

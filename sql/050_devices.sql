@@ -1,5 +1,5 @@
 -- Device status (the vehicle-speed prototype's /api/devices endpoints), over what the pipeline already
--- stores: vehicle_state holds each device's newest point, vehicle_points its history.
+-- stores: vehicle_latest_positions holds each device's newest point, vehicle_points its history.
 
 -- Every device (or only p_device) with its newest point and whether it has been silent for longer than
 -- p_offline_after. A point dated ahead of p_now (within the accepted future skew) counts as just seen.
@@ -13,8 +13,8 @@ LANGUAGE sql STABLE
 AS $$
     SELECT s.vehicle_id, s.ts, greatest(p_now - s.ts, interval '0'),
            p_now - s.ts <= p_offline_after, s.lon, s.lat, s.speed, s.heading
-    FROM vehicle_state s
-    WHERE s.ts IS NOT NULL AND (p_device IS NULL OR s.vehicle_id = p_device)
+    FROM vehicle_latest_positions s
+    WHERE p_device IS NULL OR s.vehicle_id = p_device
     ORDER BY s.vehicle_id
 $$;
 

@@ -49,6 +49,7 @@ class Ports:
     rides_analytics_health: int
     weather_health: int
     telegraf_health: int
+    segmenter_health: int
 
     @classmethod
     def compose_defaults(cls) -> Ports:
@@ -57,7 +58,7 @@ class Ports:
             bridge_health=8090, simulator_health=8091, influxdb=8086, search=9200, search_shim=9201,
             udp_ingest=20001, udp_ingest_health=8093, es_indexer_health=8097, buoy_simulator_health=8098,
             ride_producer_health=8094, rides_lake_health=8095, rides_analytics_health=8096,
-            weather_health=8092, telegraf_health=8099,
+            weather_health=8092, telegraf_health=8099, segmenter_health=8100,
         )  # fmt: skip
 
     @classmethod
@@ -236,6 +237,17 @@ class LocalStack:
                 },
             ),
             Service(
+                "segmenter",
+                [PYTHON, "-m", "segmenter"],
+                ROOT / "services/segmenter",
+                {
+                    "DATABASE_URL": dsn,
+                    "HEALTH_HOST": "127.0.0.1",
+                    "HEALTH_PORT": str(self.ports.segmenter_health),
+                },
+                f"http://127.0.0.1:{self.ports.segmenter_health}/health",
+            ),
+            Service(
                 "ws-relay",
                 [PYTHON, "-m", "ws_relay"],
                 ROOT / "services/ws-relay",
@@ -325,6 +337,7 @@ class LocalStack:
                 ("RIDE_PRODUCER", ports.ride_producer_health, ""),
                 ("RIDES_LAKE", ports.rides_lake_health, ""),
                 ("ES_INDEXER", ports.es_indexer_health, ""),
+                ("SEGMENTER", ports.segmenter_health, ""),
             )
         }
 

@@ -60,7 +60,6 @@ class Settings:
     jdbc_max_retries: int
     max_future_ms: int
     min_event_time_ms: int
-    repair_batch: int
     restart_max_backoff_ms: int
     checkpoint_interval_ms: int
     checkpoint_dir: str
@@ -85,7 +84,6 @@ class Settings:
             jdbc_max_retries=env_int("JDBC_MAX_RETRIES", 3),
             max_future_ms=env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
             min_event_time_ms=env_int("MIN_EVENT_TIME_MS", DEFAULT_MIN_TS_MS),
-            repair_batch=env_int("TRAJECTORY_REPAIR_BATCH", 100),
             restart_max_backoff_ms=env_int("RESTART_MAX_BACKOFF_MS", 30_000, 1000),
             checkpoint_interval_ms=env_int("CHECKPOINT_INTERVAL_MS", 10_000, 100),
             checkpoint_dir=env("FLINK_CHECKPOINT_DIR", ""),
@@ -329,7 +327,10 @@ CREATE TEMPORARY TABLE websocket_sink (
   lon DOUBLE,
   lat DOUBLE,
   speed DOUBLE,
-  heading DOUBLE
+  heading DOUBLE,
+  alt DOUBLE,
+  battery DOUBLE,
+  source STRING
 ) WITH (
   {with_options(options)}
 )"""
@@ -337,49 +338,6 @@ CREATE TEMPORARY TABLE websocket_sink (
 
 def dlq_sink_ddl(s: Settings) -> str:
     return common_dlq_sink_ddl("dlq_sink", s.dlq_topic, s.kafka_brokers, s.group_id)
-
-
-def repair_tick_ddl(s: Settings) -> tuple[str, str]:
-    """The owner of the database's trajectory repair queue: one row a second into
-    trajectory_repair_ticks, whose trigger drains what is due (sql/020_trajectories.sql). Part of the
-    job, so it runs wherever the job runs and stops with it; its own pipeline, so a database outage
-    restarts it like the points sink and nothing else."""
-    source = {
-        "connector": "datagen",
-        "rows-per-second": "1",
-        "scan.parallelism": "1",
-        "fields.max_items.kind": "random",
-        "fields.max_items.min": str(s.repair_batch),
-        "fields.max_items.max": str(s.repair_batch),
-    }
-    sink = {
-        "connector": "jdbc",
-        "url": s.jdbc_url,
-        "table-name": "trajectory_repair_ticks",
-        "driver": s.jdbc_driver,
-        "username": s.jdbc_username,
-        "password": s.jdbc_password,
-        "sink.buffer-flush.max-rows": "1",
-        "sink.buffer-flush.interval": "0 ms",
-        "sink.max-retries": str(s.jdbc_max_retries),
-        "sink.parallelism": "1",
-    }
-    return (
-        f"""
-CREATE TEMPORARY TABLE repair_clock (
-  max_items INT
-) WITH (
-  {with_options(source)}
-)""",
-        f"""
-CREATE TEMPORARY TABLE repair_tick_sink (
-  owner STRING,
-  ticked_at TIMESTAMP(3),
-  max_items INT
-) WITH (
-  {with_options(sink)}
-)""",
-    )
 
 
 INSERT_POINTS = """
@@ -390,7 +348,7 @@ FROM locations_checked WHERE reason IS NULL"""
 
 INSERT_WEBSOCKET = """
 INSERT INTO websocket_sink
-SELECT vehicle_id, ts_ms, lon, lat, speed, heading
+SELECT vehicle_id, ts_ms, lon, lat, speed, heading, alt, battery, source
 FROM locations_checked WHERE reason IS NULL"""
 
 INSERT_DLQ = f"""
@@ -398,10 +356,6 @@ INSERT INTO dlq_sink
 SELECT reason, {lit(SERVICE)}, COALESCE(`raw`, ''), {NOW_MS},
        kafka_topic, kafka_partition, kafka_offset, kafka_key
 FROM locations_checked WHERE reason IS NOT NULL"""
-
-INSERT_REPAIR_TICKS = f"""
-INSERT INTO repair_tick_sink
-SELECT {lit(JOB_NAME)}, CAST(CURRENT_TIMESTAMP AS TIMESTAMP(3)), max_items FROM repair_clock"""
 
 
 def table_config(s: Settings) -> dict[str, str]:
@@ -438,11 +392,9 @@ def statements(s: Settings) -> list[str]:
         points_sink_ddl(s),
         websocket_sink_ddl(s),
         dlq_sink_ddl(s),
-        *repair_tick_ddl(s),
         INSERT_POINTS,
         INSERT_WEBSOCKET,
         INSERT_DLQ,
-        INSERT_REPAIR_TICKS,
     ]
 
 

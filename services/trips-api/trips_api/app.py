@@ -37,7 +37,11 @@ class VehicleIdConverter(PathConverter):
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     settings = settings or Settings()
-    db = database or Database(settings.database_url, settings.db_pool_max, settings.db_statement_timeout_ms)
+    db = database or Database(
+        settings.query_database_url, settings.db_pool_max, settings.db_statement_timeout_ms
+    )
+    if settings.database_read_url:
+        log.info("queries go to DATABASE_READ_URL (a read replica)")
     app = Flask(__name__)
     app.url_map.converters["vehicle"] = VehicleIdConverter
     app.extensions["database"] = db

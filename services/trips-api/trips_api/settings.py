@@ -7,6 +7,8 @@ from geostream.settings import ServiceSettings
 
 class Settings(ServiceSettings):
     database_url: str = "postgresql://postgres:postgres@localhost:5432/geostream"
+    database_read_url: str = ""
+    """Where every query goes when set: a streaming replica of DATABASE_URL (the API only reads)."""
     api_host: str = "0.0.0.0"
     api_port: int = 8083
     cors_origins: str = "http://localhost:8080"
@@ -26,3 +28,7 @@ class Settings(ServiceSettings):
     """Longest time window one request may ask for."""
     device_offline_after: str = "5m"
     """/api/devices/status: a device silent for longer is offline (``?offline_after=`` overrides it)."""
+
+    @property
+    def query_database_url(self) -> str:
+        return self.database_read_url or self.database_url

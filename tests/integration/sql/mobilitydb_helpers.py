@@ -27,8 +27,9 @@ def point(vehicle: str, ts: datetime, lon: float, lat: float, speed: float | Non
     return (vehicle, ts, lon, lat, speed, heading, None, None, None, "simulator")
 
 
-def upsert(conn, rows: list[tuple], batch: int = 1000) -> None:
-    """One transaction per batch of rows, like the JDBC sink."""
+def upsert(conn, rows: list[tuple], batch: int = 1000, settle: bool = True) -> None:
+    """One transaction per batch of rows, like the JDBC sink; then, unless ``settle`` is false, wait for
+    the segmenter (one catch-up run here, instead of the service)."""
     autocommit = conn.autocommit
     conn.autocommit = False
     try:
@@ -38,6 +39,18 @@ def upsert(conn, rows: list[tuple], batch: int = 1000) -> None:
                 conn.commit()
     finally:
         conn.autocommit = autocommit
+    if settle:
+        settle_trajectories(conn)
+
+
+def settle_trajectories(conn) -> int:
+    """Run the segmenter's rounds until every committed change is in segments and vehicle_state."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT segmenter_catch_up()")
+        stored = cur.fetchone()[0]
+    if not conn.autocommit:
+        conn.commit()
+    return stored
 
 
 def track(vehicle: str, start: datetime, count: int, step_s: float, lon0=2.35, lat0=48.85, radius=0.02):

@@ -12,15 +12,16 @@ from localservers.postgres import PostgresServer
 
 OBJECTS = {
     "table": [
-        "vehicle_points", "vehicle_state", "vehicle_trajectory_segments", "trajectory_settings",
-        "trajectory_repair_queue", "trajectory_repair_ticks", "trajectory_repair_runs",
+        "vehicle_points", "vehicle_points_default", "vehicle_state", "vehicle_trajectory_segments",
+        "vehicle_trajectory_segments_default", "trajectory_settings", "trajectory_dirty",
     ],
     "view": ["vehicle_locations_temporal_insert_view", "vehicle_latest_positions"],
     "function": [
         "latest_positions", "vehicle_trajectory", "vehicle_trajectory_mfjson", "vehicle_trajectory_trips",
         "vehicle_trips", "trips_in_area", "trips_in_bbox", "vehicles_in_area", "vehicles_in_bbox",
-        "vehicle_stats", "rebuild_trajectories", "repair_trajectories",
-        "trajectory_repair_status",
+        "vehicle_stats", "rebuild_trajectories", "segmenter_round", "segmenter_catch_up",
+        "trajectory_queue_status", "ensure_partitions", "expired_partitions", "drop_partitions_before",
+        "mark_trajectories_dirty",
     ],
 }  # fmt: skip
 
@@ -59,10 +60,19 @@ def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
             indexes = {
                 r[0] for r in query(conn, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
             }
-            assert {
-                "vehicle_trajectory_segments_trajectory_gist",
-                "vehicle_trajectory_segments_extent_gist",
-            } <= indexes
+            assert {"vehicle_trajectory_segments_extent_gist", "trajectory_dirty_vehicle_bucket"} <= indexes
+            # Nothing unlogged: every table a query reads is on a streaming replica too.
+            assert scalar(conn, "SELECT count(*) FROM pg_class WHERE relpersistence = 'u'") == 0
+            # vehicle_points and the segments are partitioned by day, with days ahead ready.
+            assert query(
+                conn,
+                "SELECT c.relname, p.partstrat FROM pg_partitioned_table p "
+                "JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1",
+            ) == [("vehicle_points", "r"), ("vehicle_trajectory_segments", "r")]
+            tomorrow = scalar(conn, "SELECT to_char(current_date + 1, 'YYYYMMDD')")
+            assert {f"vehicle_points_p{tomorrow}", f"vehicle_trajectory_segments_p{tomorrow}"} <= found[
+                "table"
+            ]
         finally:
             conn.close()
     finally:

@@ -1,4 +1,5 @@
-"""vehicle_points upserts and the trajectories the triggers maintain from them."""
+"""vehicle_points upserts and the trajectories the segmenter builds from them (segmenter_round() is run
+here in SQL, by ``upsert``'s settle step, as the service would run it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 from datetime import timedelta
 from itertools import pairwise
 
+import psycopg2
 import pytest
 from mobilitydb_helpers import (
     T0,
@@ -17,6 +19,7 @@ from mobilitydb_helpers import (
     query,
     scalar,
     sequences,
+    settle_trajectories,
     track,
     upsert,
 )
@@ -45,14 +48,15 @@ def test_replayed_batches_are_idempotent(db):
     upsert(db, rows)
     before = scalar(db, "SELECT asText(vehicle_trajectory('idem-1'))")
     segments = query(db, "SELECT bucket, asText(trajectory) FROM vehicle_trajectory_segments ORDER BY 1")
-    upsert(db, rows)
-    upsert(db, rows[100:300])
+    upsert(db, rows, settle=False)
+    upsert(db, rows[100:300], settle=False)
+    assert scalar(db, "SELECT queued FROM trajectory_queue_status()") == 0  # exact replays mark nothing
     assert scalar(db, "SELECT count(*) FROM vehicle_points") == 1000
     assert scalar(db, "SELECT asText(vehicle_trajectory('idem-1'))") == before
     assert (
         query(db, "SELECT bucket, asText(trajectory) FROM vehicle_trajectory_segments ORDER BY 1") == segments
     )
-    assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == 0
+    assert scalar(db, "SELECT queued FROM trajectory_queue_status()") == 0
 
 
 def test_upsert_overwrites_and_the_trajectory_follows(db):
@@ -140,7 +144,7 @@ def test_gap_setting_change_and_rebuild(db):
             "UPDATE trajectory_settings "
             "SET max_gap = interval '10 minutes', bucket_width = interval '20 minutes'"
         )
-        cur.execute("SELECT rebuild_trajectories()")
+        cur.execute("CALL rebuild_trajectories()")
     assert len(sequences(db, "gap-2")) == 1
     assert all(
         b[0] == b[0].replace(minute=b[0].minute - b[0].minute % 20, second=0)
@@ -150,8 +154,6 @@ def test_gap_setting_change_and_rebuild(db):
 
 
 def test_invalid_max_gap_settings_are_rejected(db):
-    import psycopg2
-
     with pytest.raises(psycopg2.errors.CheckViolation), db.cursor() as cur:
         cur.execute("UPDATE trajectory_settings SET max_gap = interval '2 hours'")  # > bucket_width
 
@@ -179,7 +181,7 @@ def test_invalid_positions_are_stored_but_never_break_the_writer(db):
     assert scalar(db, "SELECT count(*) FROM vehicle_points") == 25
     assert_same_instants(instants(db, "bad-1"), expected(rows))
     assert scalar(db, "SELECT count(*) FROM vehicle_state WHERE vehicle_id = 'bad-only'") == 0
-    assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == 0
+    assert scalar(db, "SELECT queued FROM trajectory_queue_status()") == 0
 
 
 def test_deleting_points_updates_trajectory_and_latest(db):
@@ -191,58 +193,42 @@ def test_deleting_points_updates_trajectory_and_latest(db):
             "DELETE FROM vehicle_points WHERE vehicle_id = 'del-1' AND ts BETWEEN %s AND %s",
             (rows[10][1], rows[19][1]),
         )
+    assert_same_instants(instants(db, "del-1"), expected(rows[:10] + rows[20:140]))  # before the segmenter
+    settle_trajectories(db)
     assert_same_instants(instants(db, "del-1"), expected(rows[:10] + rows[20:140]))
     assert scalar(db, "SELECT ts FROM vehicle_latest_positions WHERE vehicle_id = 'del-1'") == rows[139][1]
     assert matches_stored_instants(db, "del-1")
     with db.cursor() as cur:
         cur.execute("DELETE FROM vehicle_points WHERE vehicle_id = 'del-1'")
+    assert instants(db, "del-1") == []
+    settle_trajectories(db)
     assert scalar(db, "SELECT count(*) FROM vehicle_state WHERE vehicle_id = 'del-1'") == 0
     assert scalar(db, "SELECT count(*) FROM vehicle_trajectory_segments WHERE vehicle_id = 'del-1'") == 0
 
 
-def test_a_failing_trajectory_update_is_queued_and_repaired(mobilitydb: PostgresServer, db):
+def test_a_failing_round_never_fails_the_writer_and_keeps_its_work_queued(db):
     rows = track("fail-1", T0, 120, 10.0)
     upsert(db, rows[:60])
-    with db.cursor() as cur:
+    with db.cursor() as cur:  # every segment write fails from now on
         cur.execute(
-            "CREATE OR REPLACE FUNCTION geostream_build_segment("
-            "p_vehicle text, p_bucket timestamptz, p_width interval, p_gap interval) "
-            "RETURNS tgeogpoint LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+            "ALTER TABLE vehicle_trajectory_segments "
+            "ADD CONSTRAINT injected_failure CHECK (num_instants < 0) NOT VALID"
         )
     try:
-        upsert(db, rows[60:])  # the writer's statement must succeed anyway
+        upsert(db, rows[60:], settle=False)  # the writer's statements succeed anyway
         assert scalar(db, "SELECT count(*) FROM vehicle_points WHERE vehicle_id = 'fail-1'") == 120
-        queued = query(db, "SELECT vehicle_id, error FROM trajectory_repair_queue")
-        assert queued and all(q[0] == "fail-1" and "injected failure" in q[1] for q in queued)
-        # Queries do not trust the segments meanwhile: they read the stored instants.
+        queued = scalar(db, "SELECT queued FROM trajectory_queue_status()")
+        assert queued > 0
+        with pytest.raises(psycopg2.errors.CheckViolation):
+            settle_trajectories(db)
+        # The failed round kept its rows; queries build those buckets from the stored instants meanwhile.
+        assert scalar(db, "SELECT queued FROM trajectory_queue_status()") == queued
         assert_same_instants(instants(db, "fail-1"), expected(rows))
-        # A writer never pays for repairs: later writes leave the queue to its owner.
-        upsert(db, [point("other-vehicle", T0, 1.0, 1.0)])
-        assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == len(queued)
-        # The owner's tick while the failure persists: the item stays, its retry is pushed back.
-        with db.cursor() as cur:
-            cur.execute("INSERT INTO trajectory_repair_ticks (owner, ticked_at) VALUES ('test', now())")
-        assert query(db, "SELECT attempts, retry_after > now() FROM trajectory_repair_queue") == [
-            (1, True)
-        ] * len(queued)
-        assert scalar(db, "SELECT due FROM trajectory_repair_status()") == 0
     finally:
-        mobilitydb.apply_sql()
-    with db.cursor() as cur:
-        cur.execute("UPDATE trajectory_repair_queue SET retry_after = now()")  # instead of waiting 2 s
-    depth = len(queued)
-    assert query(db, "SELECT queued, due, failing, oldest IS NOT NULL FROM trajectory_repair_status()") == [
-        (depth, depth, depth, True)
-    ]
-    # The owner's next tick repairs it; the tick itself is never stored, its run is recorded.
-    with db.cursor() as cur:
-        cur.execute("INSERT INTO trajectory_repair_ticks (owner, ticked_at) VALUES ('test', now())")
-    assert query(db, "SELECT queued, due, failing FROM trajectory_repair_status()") == [(0, 0, 0)]
-    assert scalar(db, "SELECT count(*) FROM trajectory_repair_ticks") == 0
-    assert query(db, "SELECT last_repaired, repaired FROM trajectory_repair_runs WHERE owner = 'test'") == [
-        (depth, depth)
-    ]
-    assert scalar(db, "SELECT last_run IS NOT NULL FROM trajectory_repair_status()")
+        with db.cursor() as cur:
+            cur.execute("ALTER TABLE vehicle_trajectory_segments DROP CONSTRAINT injected_failure")
+    assert settle_trajectories(db) > 0
+    assert query(db, "SELECT queued, oldest FROM trajectory_queue_status()") == [(0, None)]
     assert_same_instants(instants(db, "fail-1"), expected(rows))
     assert matches_stored_instants(db, "fail-1")
 
@@ -270,10 +256,9 @@ def test_concurrent_writers_of_one_vehicle(mobilitydb: PostgresServer, db):
         thread.start()
     for thread in threads:
         thread.join(120)
-    assert not errors
-    repaired = scalar(db, "SELECT repair_trajectories()")  # deadlock victims, if any, are queued
-    assert repaired >= 0
-    assert scalar(db, "SELECT count(*) FROM trajectory_repair_queue") == 0
+    assert not errors  # writers only append to the queue: no lock for them to wait on or deadlock over
+    settle_trajectories(db)
+    assert scalar(db, "SELECT queued FROM trajectory_queue_status()") == 0
     assert_same_instants(instants(db, "conc-1"), expected(rows))
     assert matches_stored_instants(db, "conc-1")
 
@@ -282,11 +267,11 @@ def test_truncate_clears_derived_tables(db):
     upsert(db, track("trunc-1", T0, 100, 10.0))
     with db.cursor() as cur:
         cur.execute("TRUNCATE vehicle_points")
-    for table in ("vehicle_state", "vehicle_trajectory_segments", "trajectory_repair_queue"):
+    for table in ("vehicle_state", "vehicle_trajectory_segments", "trajectory_dirty"):
         assert scalar(db, f"SELECT count(*) FROM {table}") == 0
 
 
-def test_buckets_are_rebuilt_at_commit_and_queries_see_uncommitted_changes(mobilitydb: PostgresServer, db):
+def test_queries_see_uncommitted_and_unsegmented_changes(mobilitydb: PostgresServer, db):
     rows = track("tx-1", T0, 300, 6.0)  # 30 minutes, sent like pgjdbc: statements of 128 rows, one commit
     conn = mobilitydb.connect(autocommit=False)
     try:
@@ -294,12 +279,16 @@ def test_buckets_are_rebuilt_at_commit_and_queries_see_uncommitted_changes(mobil
             for i in range(0, len(rows), 128):
                 execute_values(cur, UPSERT, rows[i : i + 128], page_size=128)
             assert scalar(conn, "SELECT count(*) FROM trajectory_dirty") > 0
-            assert scalar(conn, "SELECT count(*) FROM vehicle_trajectory_segments") == 0
             assert_same_instants(instants(conn, "tx-1"), expected(rows))
             assert scalar(db, "SELECT count(*) FROM vehicle_points") == 0  # not committed yet
+            assert scalar(db, "SELECT count(*) FROM trajectory_dirty") == 0
         conn.commit()
     finally:
         conn.close()
+    # Committed, not segmented yet: the trajectory is complete all the same.
+    assert scalar(db, "SELECT count(*) FROM vehicle_trajectory_segments") == 0
+    assert_same_instants(instants(db, "tx-1"), expected(rows))
+    settle_trajectories(db)
     assert scalar(db, "SELECT count(*) FROM trajectory_dirty") == 0
     assert [r[0] for r in query(db, "SELECT bucket FROM vehicle_trajectory_segments ORDER BY 1")] == [
         T0,

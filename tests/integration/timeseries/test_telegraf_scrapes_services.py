@@ -21,7 +21,7 @@ CONFIG = ROOT / "telegraf" / "telegraf.conf"
 
 DOWN_SERVICES = (
     "MQTT_BRIDGE", "TRIPS_API", "WEATHER_PRODUCER", "UDP_INGEST", "RIDE_PRODUCER", "RIDES_LAKE",
-    "ES_INDEXER",
+    "ES_INDEXER", "SEGMENTER",
 )  # fmt: skip
 RELAY_TOPIC = "websocket_updates_topic"  # ws-relay's default KAFKA_WEBSOCKET_TOPIC
 GOOD = [{"vehicleID": "scrape-1", "path": [[2.35, 48.85], [2.36, 48.86]], "timestamps": [1.7e9, 1.7e9 + 1]}]

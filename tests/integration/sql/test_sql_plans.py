@@ -1,0 +1,101 @@
+"""Every query trips-api sends reads the points and segments through an index, pruned to the partitions of
+its window. auto_explain prints the plan of every statement, also those nested in the query functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from mobilitydb_helpers import query, scalar
+
+DAY = datetime(2024, 6, 3, tzinfo=UTC)  # three days of points: June 2, 3 and 4
+VEHICLES = 40
+
+
+@pytest.fixture(scope="module")
+def fleet(mobilitydb):
+    conn = mobilitydb.connect()
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE vehicle_points")
+        cur.execute(
+            "SELECT ensure_partitions(%s, %s)",
+            (DAY.date() - timedelta(days=1), DAY.date() + timedelta(days=1)),
+        )
+        cur.execute(
+            "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, speed, source) "
+            "SELECT 'plan-' || v, %s - interval '1 day' + m * interval '1 minute', "
+            "       2.0 + v * 0.01 + (m %% 60) * 1e-4, 48.0 + (m %% 2) * 1e-4 + v * 0.01, 5.0, 'bench' "
+            "FROM generate_series(1, %s) AS v, generate_series(0, 3 * 1440 - 1) AS m",
+            (DAY, VEHICLES),
+        )
+        cur.execute("SELECT segmenter_catch_up()")
+        cur.execute("ANALYZE")
+    assert scalar(conn, "SELECT count(*) FROM vehicle_trajectory_segments") > VEHICLES * 400
+    assert query(conn, "SELECT queued FROM trajectory_queue_status()") == [(0,)]
+    yield conn
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE vehicle_points")
+    conn.close()
+
+
+def plans(conn, sql: str, params: tuple = ()) -> str:
+    """Every plan auto_explain printed while running ``sql`` (nested statements included)."""
+    conn.notices.clear()
+    with conn.cursor() as cur:
+        cur.execute("LOAD 'auto_explain'")
+        cur.execute("SET auto_explain.log_min_duration = 0")
+        cur.execute("SET auto_explain.log_nested_statements = on")
+        cur.execute("SET auto_explain.log_analyze = on")  # shows what run-time pruning skipped
+        cur.execute("SET auto_explain.log_timing = off")
+        cur.execute("SET auto_explain.log_level = notice")
+        cur.execute("SET client_min_messages = notice")
+        try:
+            cur.execute(sql, params)
+            cur.fetchall()
+        finally:
+            cur.execute("SET auto_explain.log_min_duration = -1")
+    return "\n".join(conn.notices)
+
+
+def scanned(text: str, table: str) -> set[str]:
+    """The partitions of ``table`` a plan reads, with how (``Seq Scan`` / ``Index ...``); scans that
+    run-time pruning skipped ("never executed") are not reads."""
+    scan = rf"((?:Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan)[^\n]* on {table}_\w+)([^\n]*)"
+    return {m[0] for m in re.findall(scan, text) if "never executed" not in m[1]}
+
+
+START, END = DAY + timedelta(hours=10), DAY + timedelta(hours=11)
+BOX = "ST_MakeEnvelope(2.05, 48.05, 2.12, 48.12, 4326)"
+QUERIES = {
+    "trajectory": ("SELECT * FROM vehicle_trajectory_trips('plan-7', %s, %s)", (START, END)),
+    "mfjson": ("SELECT vehicle_trajectory_mfjson('plan-7', %s, %s)", (START, END)),
+    "trips in a bbox": (
+        f"SELECT vehicle_id FROM trips_in_area({BOX}, %s, %s, 100, 0)",
+        (START, END),
+    ),
+    "vehicles in a bbox": (
+        f"SELECT vehicle_id FROM vehicles_in_area({BOX}, %s, %s, 100, 0)",
+        (START, END),
+    ),
+    "stats of one vehicle": ("SELECT * FROM vehicle_stats(%s, %s, 'plan-7')", (START, END)),
+    "stats of every vehicle": ("SELECT * FROM vehicle_stats(%s, %s)", (START, END)),
+    "device history": ("SELECT * FROM device_history('plan-7', %s, %s, 1000)", (START, END)),
+    "device status": ("SELECT * FROM device_status(%s, interval '5 minutes', 'plan-7')", (END,)),
+    "latest in a bbox": (
+        f"SELECT * FROM latest_positions({BOX})",
+        (),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_points_and_segments_are_read_through_indexes_of_the_windows_partitions(fleet, name):
+    sql, params = QUERIES[name]
+    text = plans(fleet, sql, params)
+    assert text, "auto_explain printed nothing"
+    other_days = {f"{(DAY + timedelta(days=d)):%Y%m%d}" for d in (-1, 1)}
+    for table in ("vehicle_points", "vehicle_trajectory_segments"):
+        for scan in scanned(text, table):
+            assert not scan.startswith("Seq Scan"), f"{name}: {scan}\n{text}"
+            assert not any(day in scan for day in other_days), f"{name}: not pruned: {scan}\n{text}"
