@@ -1,4 +1,4 @@
-"""Write throughput into vehicle_points (with its trajectory triggers) against plain baselines.
+"""Write throughput into vehicle_points (partitioned, with its dirty-log triggers) against plain baselines.
 
     python bench/sql_bench.py \
         [--points N] [--dsn DSN]
@@ -9,7 +9,9 @@ rows, like the Flink JDBC sink. "upsert x1000": one multi-row INSERT ... ON CONF
 batch (execute_values style, pre-rendered); "upsert x128": the batch as statements of at most 128
 rows, as pgjdbc's reWriteBatchedInserts sends it (128, ..., 64, 32, 8); "arrays x1000": the same
 upsert fed by one array literal per column (unnest), which costs next to nothing to parse, like
-bound parameters; "replay": the same batches again (all conflicts, nothing changes).
+bound parameters; "replay": the same batches again (all conflicts, nothing changes). After the last run
+of each scenario, ``segmenter_catch_up()`` builds the trajectories the writes left to the segmenter, timed
+(the work the old synchronous triggers did inside the writer's transaction).
 """
 
 from __future__ import annotations
@@ -128,25 +130,40 @@ def run_copy(conn, table: str, rows: list) -> float:
 
 def reset(conn) -> None:
     with conn.cursor() as cur:
-        cur.execute("TRUNCATE vehicle_points")
+        # day partitions around T0 (the points would otherwise land in the default partition)
+        cur.execute("SELECT ensure_partitions(%s::date - 1, %s::date + 2)", (T0, T0))
+        cur.execute("TRUNCATE vehicle_points")  # its trigger empties segments, state and the dirty log
         cur.execute("DROP TABLE IF EXISTS bench_plain_points")
-        cur.execute("CREATE TABLE bench_plain_points (LIKE vehicle_points INCLUDING ALL)")
+        # the columns and primary key only: no partitions, no triggers
+        cur.execute("CREATE TABLE bench_plain_points (LIKE vehicle_points INCLUDING DEFAULTS)")
+        cur.execute("ALTER TABLE bench_plain_points ADD PRIMARY KEY (vehicle_id, ts)")
     conn.commit()
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("VACUUM ANALYZE vehicle_points, vehicle_state, vehicle_trajectory_segments")
+        cur.execute(
+            "VACUUM ANALYZE vehicle_points, vehicle_state, vehicle_trajectory_segments, trajectory_dirty"
+        )
     conn.autocommit = False
 
 
 def check(conn, rows: list) -> str:
+    """What the last run stored, then the segmenter's catch-up over it (timed)."""
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM vehicle_points")
         stored = cur.fetchone()[0]
-        cur.execute("SELECT count(*), coalesce(sum(num_instants), 0) FROM vehicle_trajectory_segments")
-        segments, instants = cur.fetchone()
-        cur.execute("SELECT count(*) FROM trajectory_repair_queue")
+        cur.execute("SELECT count(*) FROM trajectory_dirty")
         queued = cur.fetchone()[0]
-    return f"rows={stored} segments={segments} segment_instants={instants} repair_queue={queued}"
+        started = time.perf_counter()
+        cur.execute("SELECT segmenter_catch_up()")
+        built = cur.fetchone()[0]
+        seconds = time.perf_counter() - started
+        cur.execute("SELECT count(*) FROM vehicle_trajectory_segments")
+        segments = cur.fetchone()[0]
+    conn.commit()
+    return (
+        f"rows={stored} dirty_log={queued}; segmenter_catch_up built {built} segments in {seconds:.2f} s "
+        f"({len(rows) / seconds:,.0f} points/s); segments={segments}"
+    )
 
 
 def bench(dsn: str, points: int, repeat: int) -> None:
