@@ -29,8 +29,16 @@ def health_status(checks: dict[str, Check]) -> tuple[int, dict[str, object]]:
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, checks: dict[str, Check], registry: Any = None):
-        """``registry``: a prometheus_client ``CollectorRegistry`` to serve instead of the process's."""
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        checks: dict[str, Check],
+        registry: Any = None,
+        details: Callable[[], dict[str, object]] | None = None,
+    ):
+        """``registry``: a prometheus_client ``CollectorRegistry`` to serve instead of the process's;
+        ``details``: more fields for the /health body (a queue's depth, say), read on each request."""
         checks_ref = checks
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +51,8 @@ class HealthServer:
                     code = 200
                 elif path in ("/health", "/healthz"):
                     status, body = health_status(checks_ref)
+                    if details is not None:
+                        body = {**body, **details()}
                     payload, content_type, code = orjson.dumps(body), "application/json", status
                 else:
                     self.send_error(404)

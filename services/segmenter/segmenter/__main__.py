@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from geostream.health import HealthServer
 from geostream.lifecycle import Shutdown
 from geostream.logs import setup_logging
-from segmenter.health import HealthServer
 from segmenter.service import Segmenter
 from segmenter.settings import Settings
 
@@ -19,9 +19,8 @@ def main() -> int:
     setup_logging("segmenter", settings.log_level)
     shutdown = Shutdown()
     segmenter = Segmenter(settings)
-    health = HealthServer(
-        settings.health_host, settings.health_port, segmenter.health_checks(), segmenter.health_details
-    ).start()
+    checks, details = segmenter.health_checks(), segmenter.health_details
+    health = HealthServer(settings.health_host, settings.health_port, checks, details=details).start()
     public = settings.model_dump(exclude={"database_url", "kafka_brokers"})
     log.info("starting", extra={"settings": public})
     try:
