@@ -80,8 +80,23 @@ def point(vid: str, ts: int, lon: float, lat: float, **extra: Any) -> dict[str, 
     return {"vehicle_id": vid, "ts": ts, "lon": lon, "lat": lat, **extra}
 
 
+class FrameWaiter:
+    """``until``: read frames (the subclass's ``next_frame``) until a condition on the feed holds."""
+
+    async def until(self, done: Callable[[Any], bool], timeout: float = 30.0, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what or done}; got {len(self.frames)} frames")
+            try:
+                await self.next_frame(remaining)
+            except TimeoutError:
+                continue
+
+
 @dataclass
-class Feed:
+class Feed(FrameWaiter):
     """One client's view of the feed: every frame in order, and the latest point per vehicle."""
 
     ws: ClientConnection
@@ -103,17 +118,6 @@ class Feed:
                 self.latest[p["vehicle_id"]] = p
         self.frames.append(frame)
         return frame
-
-    async def until(self, done: Callable[[Feed], bool], timeout: float = 30.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not done(self):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {what or done}; got {len(self.frames)} frames")
-            try:
-                await self.next_frame(remaining)
-            except TimeoutError:
-                continue
 
     def has(self, points: Iterable[dict[str, Any]]) -> bool:
         """Whether the latest point received for each of these vehicles is exactly this one."""
@@ -160,7 +164,7 @@ def raw_client(port: int, rcvbuf: int = 4096) -> socket.socket:
 
 
 @dataclass
-class FeedV2:
+class FeedV2(FrameWaiter):
     """A protocol v2 client: the hello, then frames applied as a map does (upsert, remove)."""
 
     ws: ClientConnection
@@ -198,17 +202,6 @@ class FeedV2:
                 self.vehicles[p["vehicle_id"]] = p
         self.frames.append((kind, ids))
         return kind, ids
-
-    async def until(self, done: Callable[[FeedV2], bool], timeout: float = 30.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not done(self):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {what or done}; got {len(self.frames)} frames")
-            try:
-                await self.next_frame(remaining)
-            except TimeoutError:
-                continue
 
     def has(self, points: Iterable[dict[str, Any]]) -> bool:
         """Whether each of these points is what the client holds for its vehicle (same ts and place)."""
