@@ -239,14 +239,19 @@ CREATE OR REPLACE FUNCTION vehicles_in_area(
 RETURNS TABLE (vehicle_id text, first_inside timestamptz, last_inside timestamptz)
 LANGUAGE sql STABLE
 AS $$
-    WITH area AS (
+    WITH area AS MATERIALIZED (
         SELECT geostream_area_4326(p_area) AS g
     )
     SELECT c.vehicle_id, startTimestamp(x.inside), endTimestamp(x.inside)
-    FROM area
-    CROSS JOIN LATERAL geostream_area_candidates(area.g, p_start, p_end) AS c(vehicle_id)
+    FROM (
+        -- In vehicle order, so the LIMIT stops building trajectories once the page is full.
+        SELECT v.vehicle_id FROM area, geostream_area_candidates(area.g, p_start, p_end) AS v(vehicle_id)
+        ORDER BY 1
+    ) AS c
     CROSS JOIN LATERAL (
+        -- OFFSET 0 keeps the planner from copying the expression into each of its three uses.
         SELECT atGeometry(vehicle_trajectory(c.vehicle_id, p_start, p_end)::tgeompoint, area.g) AS inside
+        FROM area OFFSET 0
     ) AS x
     WHERE x.inside IS NOT NULL
     ORDER BY 1

@@ -99,3 +99,28 @@ def test_points_and_segments_are_read_through_indexes_of_the_windows_partitions(
         for scan in scanned(text, table):
             assert not scan.startswith("Seq Scan"), f"{name}: {scan}\n{text}"
             assert not any(day in scan for day in other_days), f"{name}: not pruned: {scan}\n{text}"
+
+
+WORLD = "ST_MakeEnvelope(-180, -90, 180, 90, 4326)"
+
+
+# Trips come out of an incremental sort (by vehicle, then start), which reads a few groups ahead.
+PAGE_OF_5_BUILDS_AT_MOST = {"vehicles_in_area": 6, "trips_in_area": VEHICLES // 2}
+
+
+@pytest.mark.parametrize("function", list(PAGE_OF_5_BUILDS_AT_MOST))
+def test_a_page_builds_the_trajectories_of_its_own_vehicles_only(fleet, function):
+    """A world-wide page of 5 of the 40 vehicles stops once it is full: building every candidate's
+    trajectory first made the map's "vehicles in view" time out with a few thousand vehicles."""
+    with fleet.cursor() as cur:
+        cur.execute("SET track_functions = 'pl'")  # counts calls of plpgsql functions (vehicle_trajectory)
+        cur.execute("BEGIN")
+        try:
+            cur.execute(f"SELECT vehicle_id FROM {function}({WORLD}, %s, %s, 5, 0)", (START, END))
+            assert len(cur.fetchall()) == 5
+            cur.execute("SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = 'vehicle_trajectory'")
+            calls = cur.fetchone()[0]
+        finally:
+            cur.execute("ROLLBACK")
+    limit = PAGE_OF_5_BUILDS_AT_MOST[function]
+    assert calls <= limit, f"{function}: {calls} trajectories built for a page of 5 (of {VEHICLES})"
