@@ -1,6 +1,7 @@
 """Map frame rate and main-thread cost with 0 / 1k / 10k / 100k live vehicles, in one headless browser.
 
     python bench/map_bench.py [--seconds 8] [--sizes 1000,10000,100000] [--zoom 12.3] [--density-zoom 11.5]
+                              [--interpolate] [--profile] [--query aggregateAbove=1000000]
 
 The page is the built frontend (frontend/dist, served by frontend/serve.py) with the offline basemap.
 Vehicles drive a street grid (200 m blocks) over 30 x 30 km of a city, as a random walk turning at
@@ -9,16 +10,22 @@ frames are protocol v2 binary frames built in a separate Worker of the page and 
 ``live.injectFrame``: decoding (frame worker), store and attribute updates run exactly as for
 frames from the relay. The page forces a deck.gl redraw on every animation frame, so the rate it
 sustains is the frame rate. Chromium renders with software GL here: compare ratios, not absolutes.
-Figures: the frame rate and its share of the empty deck's; deck.gl's own CPU/GPU time per frame and
-attribute-update time (deck.stats); the main thread's time to apply one update frame (store +
-attribute writes: live.stats.applyMs). The largest fleet runs again at --density-zoom, where the
-renderer draws a density grid (more than `aggregateAbove` vehicles below `aggregateBelowZoom`).
+Figures per fleet size: the frame rate and its share of the empty deck's (same run); deck.gl's own
+CPU/GPU time per frame and attribute-update time (deck.stats); the main thread's time per update
+frame (receiving the worker's message + store + attribute writes; mean, p99 and max over the
+measured window, and the max including the fleet's arrival); CPU cores used per thread group over
+the window (page main thread, workers, the GPU process's main thread where llvmpipe shades vertices,
+llvmpipe's rasteriser threads), read from /proc; --profile adds the main thread's top functions (CDP
+sampling profiler). The largest fleet runs again at --density-zoom, where the renderer draws a
+density grid (more than `aggregateAbove` vehicles below `aggregateBelowZoom`). --interpolate turns
+on GPU interpolation between fixes (every frame then animates).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -102,9 +109,11 @@ onmessage = (event) => {
 };
 """
 
-RUN = """
-async ([n, seconds, zoom, workerSource]) => {
+# Phase 1: the view, the fleet and a redraw loop; returns once the whole fleet has arrived (+2 s).
+START = """
+async ([n, zoom, workerSource, interpolate]) => {
   const { renderer, live, store } = window.__geostream;
+  renderer.setInterpolate(interpolate);
   renderer.setView({ lon: 2.20 + 0.205, lat: 48.72 + 0.135, zoom, bearing: 0, pitch: 0 });
   const blob = new Blob([workerSource], { type: 'text/javascript' });
   const fleet = n > 0 ? new Worker(URL.createObjectURL(blob)) : null;
@@ -112,23 +121,33 @@ async ([n, seconds, zoom, workerSource]) => {
     fleet.onmessage = (event) => live.injectFrame(event.data);
     fleet.postMessage({ n });
   }
+  const bench = { fleet, frames: 0, running: true };
+  window.__bench = bench;
   const deck = renderer.deck;
-  let frames = 0;
-  let running = true;
   const loop = () => {
-    if (!running) return;
+    if (!bench.running) return;
     deck.redraw('bench');
-    frames += 1;
+    bench.frames += 1;
     requestAnimationFrame(loop);
   };
   requestAnimationFrame(loop);
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  // Warm-up: the whole fleet has arrived (a loaded machine may take a while), then 2 s more.
   const warmupStart = performance.now();
-  while (store.size < 0.95 * n && performance.now() - warmupStart < 120000) await sleep(250);
+  while (store.size < 0.95 * n && performance.now() - warmupStart < 180000) await sleep(250);
   await sleep(2000);
-  const a0 = { ...live.stats.applyMs };
-  const f0 = frames;
+  return live.stats.applyMs.count;
+}
+"""
+
+# Phase 2: the measured window.
+MEASURE = """
+async ([seconds]) => {
+  const { renderer, live, store } = window.__geostream;
+  const bench = window.__bench;
+  const deck = renderer.deck;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const a0 = live.stats.applyMs.count;
+  const f0 = bench.frames;
   // deck.gl's own timers (deck.stats; deck.metrics is refreshed only every 60 frames): averages
   // since deck's last reset, sampled every second.
   const samples = [];
@@ -143,22 +162,117 @@ async ([n, seconds, zoom, workerSource]) => {
     });
   }
   const elapsed = (performance.now() - started) / 1000;
-  const a1 = { ...live.stats.applyMs };
-  running = false;
-  if (fleet) fleet.terminate();
-  const updates = a1.count - a0.count;
-  const applyMean = updates > 0 ? (a1.mean * a1.count - a0.mean * a0.count) / updates : 0;
-  const avg = (key) => {
-    const xs = samples.map((x) => x[key]).filter(Number.isFinite);
-    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+  const frames = bench.frames - f0;
+  const a1 = live.stats.applyMs;
+  bench.running = false;
+  if (bench.fleet) bench.fleet.terminate();
+  const applied = Array.from(live.recentApplyMs(a1.count - a0)).sort((a, b) => a - b);
+  const pick = (q) => (applied.length ? applied[Math.round(q * (applied.length - 1))] : 0);
+  const avg = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  return {
+    fps: frames / elapsed,
+    cpu: avg(samples.map((x) => x.cpu).filter(Number.isFinite)),
+    gpu: avg(samples.map((x) => x.gpu).filter(Number.isFinite)),
+    attr: avg(samples.map((x) => x.attr).filter(Number.isFinite)),
+    applyMean: avg(applied), applyP99: pick(0.99), applyMax: pick(1), applyMaxAll: a1.max,
+    updates: applied.length, shown: store.size, aggregated: renderer.aggregated,
+    interpolate: renderer.interpolate,
   };
-  const result = {
-    fps: (frames - f0) / elapsed, cpu: avg('cpu'), gpu: avg('gpu'), attr: avg('attr'), applyMean,
-    applyMax: a1.max, updates, shown: store.size, aggregated: renderer.aggregated,
-  };
-  return result;
 }
 """
+
+THREAD_GROUPS = (
+    "page main thread",
+    "page workers (frame decoding + the bench's fleet)",
+    "GPU process main (GL commands, llvmpipe vertex work)",
+    "llvmpipe rasteriser threads",
+    "other",
+)
+
+
+def thread_group(process_type: str, is_main: bool, name: str) -> str:
+    if name.startswith("llvmpipe"):
+        return THREAD_GROUPS[3]
+    if process_type == "renderer":
+        if is_main:
+            return THREAD_GROUPS[0]
+        if name.startswith("DedicatedWorker"):
+            return THREAD_GROUPS[1]
+    if process_type == "gpu-process" and is_main:
+        return THREAD_GROUPS[2]
+    return THREAD_GROUPS[4]
+
+
+def browser_processes(user_data_dir: Path) -> list[Path]:
+    """/proc entries of the browser started with `user_data_dir` and of all its descendants."""
+    parents: dict[str, str] = {}
+    roots = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parents[proc.name] = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            if str(user_data_dir).encode() in (proc / "cmdline").read_bytes():
+                roots.append(proc.name)
+        except OSError:
+            continue
+    found = set(roots)
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in found and pid not in found:
+                found.add(pid)
+                changed = True
+    return [Path("/proc") / pid for pid in found]
+
+
+def thread_cpu(user_data_dir: Path) -> dict[tuple[int, int], tuple[str, float]]:
+    """CPU seconds so far of every thread of the browser's processes, with its THREAD_GROUPS group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    threads: dict[tuple[int, int], tuple[str, float]] = {}
+    for proc in browser_processes(user_data_dir):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            tasks = list((proc / "task").iterdir())
+        except OSError:
+            continue
+        # Chromium rewrites its children's command lines with spaces between the arguments.
+        args = cmdline.replace(b"\0", b" ").split()
+        process_type = next((a[7:].decode() for a in args if a.startswith(b"--type=")), "browser")
+        for task in tasks:
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            group = thread_group(process_type, task.name == proc.name, name)
+            threads[(int(proc.name), int(task.name))] = (group, (int(fields[11]) + int(fields[12])) / ticks)
+    return threads
+
+
+def cores_busy(before: dict, after: dict, wall: float) -> dict[str, float]:
+    """CPU seconds per wall second by group, over threads alive at the end (a thread gone is lost)."""
+    busy: dict[str, float] = {}
+    for key, (group, seconds) in after.items():
+        busy[group] = busy.get(group, 0.0) + (seconds - before.get(key, (group, 0.0))[1]) / wall
+    return busy
+
+
+def profile_summary(profile: dict, top: int = 12) -> list[tuple[str, float]]:
+    """Self time per function (ms) of a CDP CPU profile, largest first."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    self_us: dict[int, float] = {}
+    deltas = profile.get("timeDeltas", [])
+    for node_id, delta in zip(profile.get("samples", []), [*deltas[1:], 0], strict=False):
+        self_us[node_id] = self_us.get(node_id, 0.0) + delta
+    by_name: dict[str, float] = {}
+    for node_id, us in self_us.items():
+        frame = nodes[node_id]["callFrame"]
+        url = frame.get("url", "").rsplit("/", 1)[-1]
+        name = f"{frame.get('functionName') or '(anonymous)'} {url}:{frame.get('lineNumber', 0) + 1}".strip()
+        by_name[name] = by_name.get(name, 0.0) + us / 1000
+    return sorted(by_name.items(), key=lambda kv: -kv[1])[:top]
 
 
 def main() -> None:
@@ -167,6 +281,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--zoom", type=float, default=12.3, help="12.3 shows the whole 30 km city in 1280 px")
     parser.add_argument("--density-zoom", type=float, default=11.5, help="largest fleet, zoomed out")
+    parser.add_argument("--query", default="", help="extra page query (config keys), e.g. aggregateAbove=1e9")
+    parser.add_argument("--interpolate", action="store_true", help="GPU interpolation between fixes on")
+    parser.add_argument("--profile", action="store_true", help="main thread's top functions per run")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if not (ROOT / "frontend/dist/index.html").exists():
@@ -183,30 +300,80 @@ def main() -> None:
         work / "serve.log",
     ).start()
     results = {}
+    profiles = {}
+    user_data_dir = work / "chromium"
     try:
         server.wait_healthy(f"http://127.0.0.1:{port}/healthz")
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                str(work / "chromium"), executable_path="/usr/bin/chromium", headless=True, args=FLAGS,
+                str(user_data_dir), executable_path="/usr/bin/chromium", headless=True, args=FLAGS,
                 viewport={"width": 1280, "height": 800},
             )  # fmt: skip
             url = f"http://127.0.0.1:{port}/?trailPoints=0&basemap=offline&maxVehicles=200000"
+            if args.query:
+                url += "&" + args.query
             runs = [(n, args.zoom) for n in [0, *sizes]] + [(max(sizes), args.density_zoom)]
             for n, zoom in runs:
                 # A fresh page per fleet: no vehicles, workers or JIT state left from the previous run.
                 page = context.new_page()
+                errors: list[str] = []
+                # The relay URL points at a closed port on purpose (frames are injected): its
+                # connection errors are expected; any other console error is reported.
+                page.on(
+                    "console",
+                    lambda m, errors=errors: (
+                        errors.append(m.text)
+                        if m.type == "error" and "WebSocket connection to" not in m.text
+                        else None
+                    ),
+                )
                 page.goto(url, timeout=120_000)
                 page.wait_for_function("window.__geostream?.renderer.deck", timeout=120_000)
-                started = time.perf_counter()
-                results[(n, zoom)] = page.evaluate(RUN, [n, args.seconds, zoom, FLEET_WORKER])
-                results[(n, zoom)]["wall"] = time.perf_counter() - started
+                page.evaluate(START, [n, zoom, FLEET_WORKER, args.interpolate])
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                if args.profile:
+                    cdp.send("Profiler.enable")
+                    cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+                    cdp.send("Profiler.start")
+                metrics0 = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                cpu0, wall0 = thread_cpu(user_data_dir), time.perf_counter()
+                result = page.evaluate(MEASURE, [args.seconds])
+                wall = time.perf_counter() - wall0
+                cpu1 = thread_cpu(user_data_dir)
+                metrics1 = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+                if args.profile:
+                    profiles[(n, zoom)] = profile_summary(cdp.send("Profiler.stop")["profile"])
+                result["threads"] = cores_busy(cpu0, cpu1, wall)
+                result["mainBusy"] = (metrics1["TaskDuration"] - metrics0["TaskDuration"]) / wall
+                result["errors"] = errors
+                results[(n, zoom)] = result
+                cdp.detach()
                 page.close()
             context.close()
     finally:
         server.stop()
+        shutil.rmtree(work, ignore_errors=True)
     baseline = results[(0, args.zoom)]
     empty = baseline["fps"]
+
+    def threads(r: dict) -> str:
+        return ", ".join(f"{g} {r['threads'].get(g, 0.0):.2f}" for g in THREAD_GROUPS)
+
+    def cpu_per_frame(r: dict) -> str:
+        # CPU time per drawn frame hardly depends on how busy the machine is, unlike the frame rate;
+        # the bound is what 2 idle cores would allow: the busiest thread, or all of them on 2 cores.
+        per_frame = {g: 1000 * r["threads"].get(g, 0.0) / max(r["fps"], 1e-9) for g in THREAD_GROUPS}
+        raster = per_frame[THREAD_GROUPS[3]]
+        bound = max(
+            per_frame[THREAD_GROUPS[0]], per_frame[THREAD_GROUPS[2]], raster / 2, sum(per_frame.values()) / 2
+        )
+        text = ", ".join(f"{g.split(' (')[0]} {ms:.0f}" for g, ms in per_frame.items())
+        return f"{text} (ms); on 2 idle cores at most ~{1000 / max(bound, 1e-9):.0f} fps"
+
     rows = [("empty deck (baseline)", f"{empty:.1f} fps; deck cpu {baseline['cpu']:.1f} ms/frame")]
+    rows.append(("  CPU cores busy", threads(baseline)))
+    rows.append(("  CPU per frame", cpu_per_frame(baseline)))
     for (n, zoom), r in results.items():
         if n == 0:
             continue
@@ -214,16 +381,27 @@ def main() -> None:
             (
                 f"{n:,} vehicles, zoom {zoom}",
                 f"{r['fps']:.1f} fps ({r['fps'] / empty:.0%} of empty; {r['shown']:,} shown"
-                f"{', density grid' if r['aggregated'] else ''})"
+                f"{', density grid' if r['aggregated'] else ''}"
+                f"{', interpolated' if r['interpolate'] else ''})"
                 f" | deck: cpu {r['cpu']:.1f} ms/frame, gpu {r['gpu']:.1f} ms/frame,"
                 f" attribute update {r['attr']:.1f} ms"
                 f" | main thread per update frame ({n // 10:,} vehicles): mean {r['applyMean']:.2f} ms,"
-                f" max {r['applyMax']:.1f} ms ({r['updates']} frames)",
+                f" p99 {r['applyP99']:.1f} ms, max {r['applyMax']:.1f} ms ({r['updates']} frames;"
+                f" max incl. the fleet's arrival {r['applyMaxAll']:.1f} ms)",
             )
         )
+        rows.append(("  CPU cores busy", f"{threads(r)}; main thread busy {r['mainBusy']:.0%}"))
+        rows.append(("  CPU per frame", cpu_per_frame(r)))
+        if r["errors"]:
+            rows.append(("  console errors", "; ".join(r["errors"][:3])))
     rows.append(("renderer", "headless Chromium, Mesa llvmpipe (software GL): compare ratios only"))
     rows.append(("machine load (1/5/15 min)", " / ".join(f"{x:.1f}" for x in os.getloadavg())))
     print_table("map: live mode, street-grid fleet over 30 km, 1 fix/vehicle/s", rows)
+    for (n, zoom), top in profiles.items():
+        print_table(
+            f"main thread, top self time over {args.seconds:g} s: {n:,} vehicles, zoom {zoom}",
+            [(name, f"{ms:.0f} ms") for name, ms in top],
+        )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ async function main() {
   const { announce } = createAnnouncer($('announcer'));
   const narrow = window.matchMedia(NARROW);
 
+  /** The element's rectangle, or null when it is not rendered (hidden, or display: none by a layout rule). */
   function visibleRect(el) {
-    return el.hidden ? null : el.getBoundingClientRect();
+    return el.hidden || el.getClientRects().length === 0 ? null : el.getBoundingClientRect();
   }
   /** fitBounds that keeps what it fits out from under the panels. */
   function fitBounds(bounds, options) {
@@ -118,8 +119,7 @@ async function main() {
     store,
     onSelect: (id) => {
       selection.select(id, { fly: true });
-      // On a phone the details replace the list at the bottom of the screen.
-      if (narrow.matches) setSheet(false);
+      showDetailsOnPhone();
     },
   });
 
@@ -189,6 +189,7 @@ async function main() {
   renderer.onPick((picked) => {
     if (mode !== 'live') return;
     selection.select(picked && picked.kind === 'vehicle' ? picked.id : null);
+    if (selection.selected !== null) showDetailsOnPhone();
   });
   const tooltip = createTooltip({ element: $('tooltip'), store, pixelOf: (lon, lat) => renderer.pixelOf(lon, lat) });
   renderer.onHover((picked) => tooltip.show(picked));
@@ -232,13 +233,21 @@ async function main() {
   });
 
   // ------------------------------------------------------------------ phone layout
+  // One bottom sheet at a time: the controls (open), or the selected vehicle's details with the
+  // folded controls' header right above them (style.css reads --details-height).
   const panel = $('panel');
   const sheetToggle = $('sheet-toggle');
   function setSheet(open) {
     panel.dataset.sheet = open ? 'open' : 'closed';
     sheetToggle.setAttribute('aria-expanded', String(open));
   }
+  function showDetailsOnPhone() {
+    if (narrow.matches) setSheet(false);
+  }
   sheetToggle.addEventListener('click', () => setSheet(panel.dataset.sheet !== 'open'));
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty('--details-height', `${$('details').offsetHeight}px`);
+  }).observe($('details'));
 
   // ------------------------------------------------------------------ refresh loops
   let lastFrame = performance.now();
@@ -250,17 +259,16 @@ async function main() {
   }
   window.requestAnimationFrame(animationFrame);
 
-  let listedVersion = -1;
   let listedAt = 0;
   function refreshUi() {
     livePanel.refresh();
     const now = performance.now();
-    // Ages and states move with time even when no frame arrives: a slower refresh for those. A big
-    // fleet changes every frame and re-listing it (a sort of every id when vehicles come and go)
-    // costs tens of ms: at most every 2 s then.
-    const changed = store.version !== listedVersion && (store.size < LARGE_FLEET || now - listedAt > 2000);
-    if (mode === 'live' && (changed || now - listedAt > 2000)) {
-      listedVersion = store.version;
+    // Ages and states move with time even when no frame arrives, so a small fleet is re-listed at
+    // the UI's pace (the rows then agree with the details panel). A big fleet changes every frame
+    // and re-listing it (a sort of every id when vehicles come and go) costs tens of ms: at most
+    // every 2 s then.
+    const due = store.size < LARGE_FLEET || now - listedAt > 2000;
+    if (mode === 'live' && due) {
       listedAt = now;
       list.refresh();
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createFrameProcessor, transferablesOfResult } from '../src/live/frame-processor.js';
+import { createFrameProcessor, splitResult, transferablesOfResult } from '../src/live/frame-processor.js';
+import { createVehicleStore } from '../src/live/vehicle-store.js';
 import { vehicleColor } from '../src/lib/live.js';
 import { encodeFrame } from './support/protocol-v2.js';
 
@@ -10,6 +11,9 @@ const rgb = (id) => {
   return (r << 16) | (g << 8) | b;
 };
 const added = (slot, id) => [slot, id, rgb(id)];
+// The result's `added` columns as [slot, id, colour] rows.
+const addedRows = (result) => [...result.added.slots].map((slot, i) => [slot, result.added.ids[i], result.added.colors[i]]);
+const sourceRows = (result) => [...result.sources.slots].map((slot, i) => [slot, result.sources.values[i]]);
 
 function processor(options = {}) {
   let mono = 0;
@@ -33,10 +37,10 @@ describe('frame processor: slots', () => {
     expect(first.frameKind).toBe('snapshot');
     expect([...first.slots]).toEqual([0, 1]);
     // Each new vehicle comes with its colour, so the main thread never hashes ids.
-    expect(first.added).toEqual([added(0, 'a'), added(1, 'b')]);
+    expect(addedRows(first)).toEqual([added(0, 'a'), added(1, 'b')]);
     const second = bin('update', [p('b', 2, 3, 4)]);
     expect([...second.slots]).toEqual([1]);
-    expect(second.added).toEqual([]);
+    expect(addedRows(second)).toEqual([]);
     expect([second.lon[0], second.lat[0], second.ts[0]]).toEqual([3, 4, 2]);
   });
 
@@ -48,7 +52,7 @@ describe('frame processor: slots', () => {
     expect(removed.kind).toBe('remove');
     expect([...removed.removedSlots]).toEqual([0]);
     expect(removed.removedIds).toEqual(['a']);
-    expect(bin('update', [p('c', 1)]).added).toEqual([added(0, 'c')]);
+    expect(addedRows(bin('update', [p('c', 1)]))).toEqual([added(0, 'c')]);
   });
 
   it('ignores a fix older than the current one and counts it', () => {
@@ -72,9 +76,9 @@ describe('frame processor: slots', () => {
   it('carries the source only when it changes', () => {
     const { proc, bin } = processor();
     proc.handle({ type: 'frame', data: HELLO });
-    expect(bin('update', [p('a', 1, 2, 48, { source: 'mqtt' })]).sources).toEqual([[0, 'mqtt']]);
-    expect(bin('update', [p('a', 2, 2, 48, { source: 'mqtt' })]).sources).toEqual([]);
-    expect(bin('update', [p('a', 3, 2, 48, { source: 'http' })]).sources).toEqual([[0, 'http']]);
+    expect(sourceRows(bin('update', [p('a', 1, 2, 48, { source: 'mqtt' })]))).toEqual([[0, 'mqtt']]);
+    expect(sourceRows(bin('update', [p('a', 2, 2, 48, { source: 'mqtt' })]))).toEqual([]);
+    expect(sourceRows(bin('update', [p('a', 3, 2, 48, { source: 'http' })]))).toEqual([[0, 'http']]);
   });
 
   it('lists the typed arrays to transfer', () => {
@@ -112,7 +116,7 @@ describe('frame processor: protocol versions and reconnects', () => {
     bin('update', [p('a', 1), p('b', 1)]);
     proc.handle({ type: 'disconnected' });
     expect(proc.handle({ type: 'frame', data: HELLO })).toMatchObject({ kind: 'hello', reset: true });
-    expect(bin('update', [p('b', 2)]).added).toEqual([added(0, 'b')]);
+    expect(addedRows(bin('update', [p('b', 2)]))).toEqual([added(0, 'b')]);
   });
 
   it('speaks v1 when the relay never says hello: a snapshot replaces the set', () => {
@@ -122,7 +126,7 @@ describe('frame processor: protocol versions and reconnects', () => {
     const second = json({ type: 'snapshot', vehicles: [p('b', 2), p('c', 2)] });
     expect(second.removedIds).toEqual(['a']);
     expect([...second.removedSlots]).toEqual([0]);
-    expect(second.added).toEqual([added(2, 'c')]);
+    expect(addedRows(second)).toEqual([added(2, 'c')]);
   });
 
   it('in v2 a snapshot is an upsert (it may come as several frames)', () => {
@@ -138,5 +142,41 @@ describe('frame processor: protocol versions and reconnects', () => {
     expect(json({ type: 'error', error: 'bad viewport' })).toEqual({ kind: 'error', error: 'bad viewport' });
     expect(proc.handle({ type: 'frame', data: 'not json' }).kind).toBe('garbage');
     expect(proc.handle({ type: 'frame', data: new ArrayBuffer(3) }).kind).toBe('garbage');
+  });
+});
+
+describe('frame processor: big frames in parts', () => {
+  it('splits a big frame into parts that each carry their own rows, new vehicles and sources', () => {
+    const { bin } = processor();
+    bin('update', [p('old', 1, 1, 1, { source: 'http' })]);
+    const points = [p('n0', 1), p('old', 2, 5, 5), p('n1', 1, 2, 48, { source: 'mqtt' }), p('n2', 1), p('n3', 1)];
+    const whole = bin('update', points);
+    const parts = splitResult(whole, 2);
+    expect(parts.map((r) => [r.part, r.parts, r.count])).toEqual([
+      [0, 3, 2],
+      [1, 3, 2],
+      [2, 3, 1],
+    ]);
+    // Rows, in order, across the parts = the whole frame's rows.
+    expect(parts.flatMap((r) => [...r.slots])).toEqual([...whole.slots]);
+    expect(parts.flatMap((r) => [...r.lon])).toEqual([...whole.lon]);
+    // Each new vehicle arrives with the part holding its row.
+    expect(parts.map((r) => r.added.ids)).toEqual([['n0'], ['n1', 'n2'], ['n3']]);
+    expect(parts.map((r) => sourceRows(r))).toEqual([[], [[whole.slots[2], 'mqtt']], []]);
+    expect(splitResult(whole, 5)).toHaveLength(1);
+    expect(splitResult({ kind: 'heartbeat' }, 1)).toEqual([{ kind: 'heartbeat', part: 0, parts: 1 }]);
+  });
+
+  it('applied part by part, the store ends as with the whole frame', () => {
+    const one = createVehicleStore();
+    const many = createVehicleStore();
+    const points = Array.from({ length: 50 }, (_, i) => p(`v${i}`, 1, i, i / 2, { source: i % 2 ? 'a' : 'b' }));
+    const frame = encodeFrame('update', points, 1_000_000);
+    one.applyData(createFrameProcessor({ liveWindowSeconds: 0 }).handle({ type: 'frame', data: frame }));
+    for (const part of splitResult(createFrameProcessor({ liveWindowSeconds: 0 }).handle({ type: 'frame', data: frame.slice(0) }), 7)) {
+      many.applyData(part);
+    }
+    expect(many.size).toBe(50);
+    for (const id of ['v0', 'v17', 'v49']) expect(many.get(id)).toEqual(one.get(id));
   });
 });

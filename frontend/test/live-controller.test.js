@@ -198,3 +198,24 @@ describe('frame decoder', () => {
     expect(decoder.inWorker).toBe(false);
   });
 });
+
+describe('live controller: apply timings', () => {
+  it('keeps the duration of each applied frame for benchmarks (recentApplyMs)', () => {
+    const clock = createServerClock();
+    const store = createVehicleStore({ clock });
+    let t = 0;
+    // Each store change "takes" 3 ms on the injected clock.
+    store.subscribe(() => {
+      t += 3;
+    });
+    const live = createLiveController({ url: 'ws://127.0.0.1:9/', store, clock, createWorker: () => null, now: () => t });
+    live.injectFrame(hello());
+    for (let i = 0; i < 5; i += 1) {
+      live.injectFrame(encodeFrame('update', [{ vehicle_id: `v${i}`, ts: 1_000_000 + i, lon: 2, lat: 48 }], 1_000_000));
+    }
+    expect(live.stats.applyMs.count).toBe(5);
+    expect([...live.recentApplyMs(3)]).toEqual([3, 3, 3]);
+    expect(live.recentApplyMs(100)).toHaveLength(5);
+    live.stop();
+  });
+});

@@ -73,6 +73,18 @@ describe('vehicle store', () => {
     expect(store.slotOf('v2999')).toBe(2999);
   });
 
+  it('reserve() sizes the columns once, so a big fleet arrives without reallocating', () => {
+    const { store, apply } = setup();
+    store.reserve(5000);
+    const capacity = store.capacity;
+    const layout = store.layoutVersion;
+    expect(capacity).toBeGreaterThanOrEqual(5000);
+    apply('update', Array.from({ length: 5000 }, (_, i) => ({ vehicle_id: `v${i}`, ts: T0, lon: 1, lat: 1 })));
+    expect([store.capacity, store.layoutVersion, store.size, store.highWater]).toEqual([capacity, layout, 5000, 5000]);
+    store.reserve(10);
+    expect(store.capacity).toBe(capacity);
+  });
+
   it('computes age and state from the relay clock, not the browser clock', () => {
     const { store, apply, advance } = setup();
     store.setThresholds({ staleSeconds: 10, offlineSeconds: 60 });

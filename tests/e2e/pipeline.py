@@ -37,6 +37,26 @@ def post_points(ingest_url: str, vehicles: dict[str, list[tuple[float, float, in
     return reply.json()
 
 
+def post_osmand(
+    ingest_url: str, vehicle_id: str, lon: float, lat: float, epoch_s: int, **telemetry: float
+) -> None:
+    """One fix as Traccar Client 9 sends it (OsmAnd JSON; source ``osmand``): ``speed`` m/s, ``heading``
+    degrees, ``altitude`` m and ``battery`` 0-1 when given; asserts the 200."""
+    coords = {"longitude": lon, "latitude": lat} | {
+        name: telemetry[name] for name in ("speed", "heading", "altitude") if name in telemetry
+    }
+    location: dict[str, Any] = {"timestamp": epoch_s * 1000, "coords": coords}
+    if "battery" in telemetry:
+        location["battery"] = {"level": telemetry["battery"]}
+    reply = requests.post(
+        f"{ingest_url}/ingest/osmand",
+        json={"device_id": vehicle_id, "location": location},
+        headers=token_headers(),
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+
+
 def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     last = None

@@ -17,7 +17,8 @@ const FLOAT32 = ['speed', 'heading', 'alt', 'battery'];
  *   hello {..., reset}  (reset: a later connection; the page forgets every vehicle, slots start afresh)
  *   heartbeat | error | garbage   as lib/frames.js
  *   data {frameKind: 'snapshot'|'update', serverTime, count, slots: Int32Array, lon, lat, ts, speed,
- *         heading, alt, battery, added: [[slot, id, rgb]], sources: [[slot, source]], invalid, outOfOrder,
+ *         heading, alt, battery, added: {slots: Int32Array, ids: string[], colors: Uint32Array (0xRRGGBB)},
+ *         sources: {slots: Int32Array, values: string[]}, invalid, outOfOrder,
  *         dropped, expiredOnArrival, removedSlots: Int32Array, removedIds}
  *   remove {serverTime, removedSlots: Int32Array, removedIds}   (relay remove frame, or expiry on prune)
  */
@@ -86,8 +87,12 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
     const out = {};
     for (const key of FLOAT64) out[key] = new Float64Array(n);
     for (const key of FLOAT32) out[key] = new Float32Array(n);
-    const added = [];
-    const sources = [];
+    // New vehicles and changed sources as columns: cheap to post to the page (no object per row).
+    const addedSlots = [];
+    const addedIds = [];
+    const addedColors = [];
+    const sourceSlots = [];
+    const sourceValues = [];
     let kept = 0;
     let invalid = 0;
     let outOfOrder = 0;
@@ -117,7 +122,9 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
         slot = takeSlot(id);
         // The vehicle's colour, packed 0xRRGGBB: hashing ids is work the main thread is spared.
         const [r, g, b] = vehicleColor(id);
-        added.push([slot, id, (r << 16) | (g << 8) | b]);
+        addedSlots.push(slot);
+        addedIds.push(id);
+        addedColors.push((r << 16) | (g << 8) | b);
       } else if (t < tsBySlot[slot]) {
         outOfOrder += 1;
         continue;
@@ -126,7 +133,8 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
       const source = cols.sources[i];
       if (source && source !== sourceBySlot[slot]) {
         sourceBySlot[slot] = source;
-        sources.push([slot, source]);
+        sourceSlots.push(slot);
+        sourceValues.push(source);
       }
       slots[kept] = slot;
       out.lon[kept] = cols.lon[i];
@@ -144,8 +152,8 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
       serverTime: frame.serverTime,
       count: kept,
       slots: slots.subarray(0, kept),
-      added,
-      sources,
+      added: { slots: Int32Array.from(addedSlots), ids: addedIds, colors: Uint32Array.from(addedColors) },
+      sources: { slots: Int32Array.from(sourceSlots), values: sourceValues },
       invalid: invalid + frame.invalid,
       outOfOrder,
       dropped,
@@ -208,9 +216,56 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
 /** The buffers of a result to transfer when posting it from a worker. */
 export function transferablesOfResult(result) {
   const buffers = [];
-  for (const key of ['slots', 'lon', 'lat', 'ts', 'speed', 'heading', 'alt', 'battery', 'removedSlots']) {
-    const a = result[key];
+  const arrays = ['slots', 'lon', 'lat', 'ts', 'speed', 'heading', 'alt', 'battery', 'removedSlots'].map((key) => result[key]);
+  if (result.added) arrays.push(result.added.slots, result.added.colors, result.sources.slots);
+  for (const a of arrays) {
     if (a && a.buffer && !buffers.includes(a.buffer)) buffers.push(a.buffer);
   }
   return buffers;
 }
+
+/**
+ * A data result of more than `maxRows` rows as several results of at most `maxRows` rows, in order,
+ * each with the new vehicles and sources of its own rows; the counters ride on the first part and
+ * the v1 removals on the last. The worker posts the parts one by one, so the page applies a big
+ * snapshot in several short tasks instead of one long one. Every part has `part` and `parts`.
+ */
+export function splitResult(result, maxRows) {
+  if (result.kind !== 'data' || result.count <= maxRows) return [{ ...result, part: 0, parts: 1 }];
+  const parts = Math.ceil(result.count / maxRows);
+  const out = [];
+  let nextAdded = 0;
+  let nextSource = 0;
+  const { added, sources } = result;
+  for (let k = 0; k < parts; k += 1) {
+    const start = k * maxRows;
+    const end = Math.min(result.count, start + maxRows);
+    // New vehicles and source changes were recorded in row order, one per row at most.
+    const addedFrom = nextAdded;
+    const sourceFrom = nextSource;
+    for (let row = start; row < end; row += 1) {
+      if (nextAdded < added.slots.length && added.slots[nextAdded] === result.slots[row]) nextAdded += 1;
+      if (nextSource < sources.slots.length && sources.slots[nextSource] === result.slots[row]) nextSource += 1;
+    }
+    const last = k === parts - 1;
+    const chunk = {
+      ...result,
+      part: k,
+      parts,
+      count: end - start,
+      added: {
+        slots: added.slots.slice(addedFrom, nextAdded),
+        ids: added.ids.slice(addedFrom, nextAdded),
+        colors: added.colors.slice(addedFrom, nextAdded),
+      },
+      sources: { slots: sources.slots.slice(sourceFrom, nextSource), values: sources.values.slice(sourceFrom, nextSource) },
+      removedSlots: last ? result.removedSlots : new Int32Array(0),
+      removedIds: last ? result.removedIds : [],
+    };
+    if (k > 0) Object.assign(chunk, { invalid: 0, outOfOrder: 0, dropped: 0, expiredOnArrival: 0 });
+    for (const key of ['slots', ...FLOAT64, ...FLOAT32]) chunk[key] = result[key].slice(start, end);
+    out.push(chunk);
+  }
+  return out;
+}
+

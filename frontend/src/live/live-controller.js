@@ -10,6 +10,8 @@ export const VIEWPORT_DEBOUNCE_MS = 250;
 const PRUNE_INTERVAL_MS = 1000;
 // Before the hello says otherwise: the protocol's default heartbeat is 5 s.
 const DEFAULT_HEARTBEAT_S = 5;
+// The last apply durations kept for benchmarks (live.recentApplyMs).
+const APPLY_SAMPLES = 4096;
 
 /** The relay URL with `v=2&format=...` added (other query parameters, e.g. token, kept). */
 export function v2Url(url, format) {
@@ -73,14 +75,19 @@ export function createLiveController({
   let sentViewport = null;
   let viewportTimer = null;
   let pruneTimer = null;
+  const applySamples = new Float64Array(APPLY_SAMPLES);
 
   function recordApply(ms) {
     const a = stats.applyMs;
+    applySamples[a.count % APPLY_SAMPLES] = ms;
     a.count += 1;
     a.last = ms;
     a.mean += (ms - a.mean) / a.count;
     a.max = Math.max(a.max, ms);
   }
+
+  // A big frame arrives from the worker in parts: its time and row count are summed over them.
+  const partial = { ms: 0, count: 0 };
 
   function applyResult(result) {
     if (result.kind === 'disconnected') return;
@@ -89,7 +96,9 @@ export function createLiveController({
       store.applyRemove(result);
       return;
     }
-    stats.frames += 1;
+    const firstPart = !(result.part > 0);
+    const lastPart = !(result.part < result.parts - 1);
+    if (firstPart) stats.frames += 1;
     if (result.serverTime !== undefined && result.serverTime !== null) clock.observe(result.serverTime);
     const started = now();
     let kind = result.kind;
@@ -111,19 +120,24 @@ export function createLiveController({
           protocol = result.protocol;
           if (protocol === 1) connection.setIdleTimeout(null);
         }
-        stats[kind === 'snapshot' ? 'snapshots' : 'updates'] += 1;
+        if (firstPart) stats[kind === 'snapshot' ? 'snapshots' : 'updates'] += 1;
         stats.invalidPoints += result.invalid;
         stats.outOfOrderPoints += result.outOfOrder;
         stats.droppedVehicles += result.dropped;
         store.applyData(result);
-        count = result.count;
-        recordApply(now() - started);
+        partial.ms += now() - started + (result.receiveMs ?? 0);
+        partial.count += result.count;
+        if (!lastPart) return;
+        count = partial.count;
+        recordApply(partial.ms);
+        partial.ms = 0;
+        partial.count = 0;
         break;
       case 'remove':
         stats.removes += 1;
         store.applyRemove(result);
         count = result.removedIds.length;
-        recordApply(now() - started);
+        recordApply(now() - started + (result.receiveMs ?? 0));
         break;
       case 'error':
         stats.errors += 1;
@@ -140,6 +154,7 @@ export function createLiveController({
     onFrame({ kind, count, serverTime: result.serverTime ?? null });
   }
 
+  if (typeof store.reserve === 'function') store.reserve(maxVehicles);
   const decoder = createFrameDecoder({ onResult: applyResult, options: { maxVehicles, liveWindowSeconds }, createWorker });
 
   function sendViewport() {
@@ -197,6 +212,14 @@ export function createLiveController({
     /** Send the renderer's view to the relay on every move and resize. */
     followRenderer(renderer) {
       return renderer.onViewChange(({ bounds, view }) => live.setViewport(bounds, view.zoom));
+    },
+    /** The durations (ms) of the last `n` applied data/remove frames (at most 4096), oldest first. */
+    recentApplyMs(n) {
+      const count = stats.applyMs.count;
+      const k = Math.max(0, Math.min(n, count, APPLY_SAMPLES));
+      const out = new Float64Array(k);
+      for (let i = 0; i < k; i += 1) out[i] = applySamples[(count - k + i) % APPLY_SAMPLES];
+      return out;
     },
     /** Feed one raw frame (string or ArrayBuffer) as if it came from the relay. */
     injectFrame(data) {

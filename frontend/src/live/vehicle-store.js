@@ -134,20 +134,35 @@ export function createVehicleStore({ clock = null } = {}) {
       return () => listeners.delete(fn);
     },
 
+    /**
+     * Size the columns for `n` vehicles now (the live controller passes maxVehicles): a big fleet
+     * then arrives without reallocating and re-uploading every column several times on the way.
+     */
+    reserve(n) {
+      if (Number.isFinite(n) && n > capacity) ensureCapacity(Math.floor(n) - 1);
+    },
+
     /** Apply a processed data frame (frame-processor.js 'data' result). */
     applyData(result) {
       const hadRemovals = result.removedSlots.length > 0;
       if (hadRemovals) forget(result.removedSlots);
-      for (const [slot, id, rgb] of result.added) {
-        ensureCapacity(slot);
+      const added = result.added;
+      let maxSlot = -1;
+      for (let i = 0; i < added.slots.length; i += 1) if (added.slots[i] > maxSlot) maxSlot = added.slots[i];
+      // One reallocation for the whole frame, however many vehicles it brings.
+      ensureCapacity(maxSlot);
+      for (let i = 0; i < added.slots.length; i += 1) {
+        const slot = added.slots[i];
+        const id = added.ids[i];
         slotById.set(id, slot);
         idBySlot[slot] = id;
         sourceBySlot[slot] = '';
         columns.alive[slot] = 1;
-        columns.color[slot] = rgb;
-        if (slot >= highWater) highWater = slot + 1;
+        columns.color[slot] = added.colors[i];
       }
-      for (const [slot, source] of result.sources) sourceBySlot[slot] = source;
+      if (maxSlot >= highWater) highWater = maxSlot + 1;
+      const { sources } = result;
+      for (let i = 0; i < sources.slots.length; i += 1) sourceBySlot[sources.slots[i]] = sources.values[i];
       const { slots } = result;
       const c = columns;
       for (const key of NUMERIC) {
@@ -155,7 +170,7 @@ export function createVehicleStore({ clock = null } = {}) {
         const to = c[key];
         for (let i = 0; i < slots.length; i += 1) to[slots[i]] = from[i];
       }
-      if (result.added.length > 0 || hadRemovals) store.membershipVersion += 1;
+      if (added.slots.length > 0 || hadRemovals) store.membershipVersion += 1;
       if (slots.length > 0 || hadRemovals) {
         store.version += 1;
         notify({ upserted: slots, removed: result.removedIds, removedSlots: result.removedSlots });

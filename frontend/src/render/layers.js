@@ -2,65 +2,51 @@
 // index = slot = vehicle); the data objects are kept between frames so that deck.gl only uploads
 // the attributes whose descriptor objects changed.
 
-import { ScreenGridLayer } from '@deck.gl/aggregation-layers';
 import { TripsLayer } from '@deck.gl/geo-layers';
-import { IconLayer, LineLayer, ScatterplotLayer } from '@deck.gl/layers';
+import { LineLayer, ScatterplotLayer } from '@deck.gl/layers';
+import { DensityLayer } from './density-layer.js';
+import { VehicleLayer } from './vehicle-layer.js';
 
-export const LIVE_LAYER_IDS = Object.freeze({ arrows: 'live-arrows', dots: 'live-dots' });
+export const LIVE_LAYER_IDS = Object.freeze({ vehicles: 'live-vehicles' });
 
-export function arrowsLayer(data, icons, { visible, revision }) {
-  return new IconLayer({
-    id: LIVE_LAYER_IDS.arrows,
+/** All live vehicles, one instance per store slot (vehicle-layer.js). */
+export function vehiclesLayer(data, { visible, revision, numInstances, sizes, interpolate, timeSource }) {
+  return new VehicleLayer({
+    id: LIVE_LAYER_IDS.vehicles,
     visible,
     data,
+    // Slots up to the highest one in use: the arrays may be longer (reserved capacity).
+    numInstances,
     revision,
-    iconAtlas: icons.atlas,
-    iconMapping: icons.mapping,
-    getIcon: () => 'arrow',
-    sizeUnits: 'pixels',
-    // In the map plane: the angle is relative to north, so arrows stay right when the map rotates or tilts.
-    billboard: false,
+    arrowPixels: sizes.arrowPixels,
+    dotPixels: sizes.dotPixels,
+    interpolate,
+    timeSource,
     pickable: true,
     autoHighlight: true,
     highlightColor: [255, 255, 255, 200],
   });
 }
 
-export function dotsLayer(data, { visible, revision }) {
-  return new ScatterplotLayer({
-    id: LIVE_LAYER_IDS.dots,
-    visible,
-    data,
-    revision,
-    radiusUnits: 'pixels',
-    // Round on screen whatever the pitch (a dot has no direction to keep).
-    billboard: true,
-    stroked: true,
-    filled: true,
-    lineWidthUnits: 'pixels',
-    getLineWidth: 1.5,
-    pickable: true,
-    autoHighlight: true,
-    highlightColor: [255, 255, 255, 200],
-  });
-}
+// One deck.gl data object per binning, so layers re-created between binnings upload nothing.
+const densityData = new WeakMap();
 
-export function densityLayer(data, { visible, revision }) {
-  return new ScreenGridLayer({
+/** The density grid: binned cells from density.js binDensity(). */
+export function densityLayer(cells, { visible }) {
+  if (!densityData.has(cells)) {
+    densityData.set(cells, {
+      length: cells.length,
+      attributes: {
+        instancePositions: { value: cells.positions, size: 2 },
+        instanceColors: { value: cells.colors, size: 4, normalized: true },
+      },
+    });
+  }
+  return new DensityLayer({
     id: 'live-density',
     visible,
-    data,
-    revision,
-    cellSizePixels: 16,
-    cellMarginPixels: 1,
-    colorRange: [
-      [40, 90, 160, 180],
-      [30, 150, 200, 200],
-      [60, 200, 170, 210],
-      [220, 220, 90, 220],
-      [250, 160, 50, 230],
-      [240, 70, 50, 240],
-    ],
+    data: densityData.get(cells),
+    halfSize: cells.halfSize,
     pickable: false,
   });
 }

@@ -18,23 +18,17 @@ import {
 } from '../basemap.js';
 import { loadOfflineStyle } from '../basemap-offline.js';
 import { vehicleColor } from '../lib/live.js';
-import { createArrowAtlas } from './icons.js';
-import {
-  LIVE_LAYER_IDS,
-  arrowsLayer,
-  densityLayer,
-  dotsLayer,
-  headsLayer,
-  selectionLayer,
-  trailsLayer,
-  tripsLayer,
-} from './layers.js';
+import { LIVE_LAYER_IDS, densityLayer, headsLayer, selectionLayer, trailsLayer, tripsLayer, vehiclesLayer } from './layers.js';
+import { binDensity, densityLevel } from './density.js';
 import { createTrails } from './trails.js';
 import { createVehicleAttributes } from './vehicle-attributes.js';
+import { sizesForZoom } from './vehicle-layer.js';
 import { relayBbox, shouldAggregate } from './view.js';
 
 const INITIAL_VIEW = { lon: 10, lat: 30, zoom: 1.3, bearing: 0, pitch: 0 };
 const RESTYLE_INTERVAL_MS = 1000;
+// A density grid is a summary: re-aggregating it once a second is enough, not on every frame.
+const DENSITY_INTERVAL_MS = 1000;
 const EMPTY_STYLE = { version: 8, sources: {}, layers: [] };
 
 maplibregl.setWorkerUrl(maplibreWorkerUrl);
@@ -132,8 +126,7 @@ export function createRenderer({ container, config = {}, store }) {
   });
 
   // ------------------------------------------------------------------ vehicles
-  const icons = createArrowAtlas();
-  const attributes = createVehicleAttributes();
+  let attributes = createVehicleAttributes({ interpolate: Boolean(config.interpolate) });
   const trails = createTrails({
     points: config.trailPoints ?? 20,
     seconds: config.trailSeconds ?? 120,
@@ -149,31 +142,39 @@ export function createRenderer({ container, config = {}, store }) {
     revision: 0,
     aggregated: false,
     redraws: 0,
+    sizes: sizesForZoom(INITIAL_VIEW.zoom),
+    densityAt: -Infinity,
+    densityLevel: -1,
+    densityCells: null,
+    animating: false,
   };
   let liveData = null;
   let liveLayers = null;
   let historyLayers = [];
   let flushScheduled = false;
 
-  function buildLiveData() {
-    const d = attributes.descriptors();
+  function buildLiveData(aggregated) {
+    const d = attributes.descriptors(store.highWater);
     const length = attributes.capacity;
     if (!liveData || liveData.length !== length) {
-      liveData = {
-        length,
-        arrows: { length, attributes: {} },
-        dots: { length, attributes: {} },
-        density: { length, attributes: {} },
-      };
+      liveData = { length, vehicles: { length, attributes: {} } };
     }
-    Object.assign(liveData.arrows.attributes, { getPosition: d.positions, getAngle: d.angles, getSize: d.arrowSizes, getColor: d.colors });
-    Object.assign(liveData.dots.attributes, {
-      getPosition: d.positions,
-      getRadius: d.dotRadii,
-      getFillColor: d.colors,
-      getLineColor: d.lineColors,
+    Object.assign(liveData.vehicles.attributes, {
+      instancePositions: d.positions,
+      instanceAngles: d.angles,
+      instanceColors: d.colors,
+      instanceShapes: d.shapes,
+      ...(attributes.interpolate ? { instancePrevPositions: d.prevPositions, instanceTimes: d.times } : {}),
     });
-    Object.assign(liveData.density.attributes, { getPosition: d.positions, getWeight: d.weights });
+    // The grid is re-binned at most once a second, or at once when the zoom changes its cell size.
+    const now = performance.now();
+    const level = densityLevel(map.getZoom());
+    if (aggregated && (now - state.densityAt >= DENSITY_INTERVAL_MS || level !== state.densityLevel)) {
+      state.densityAt = now;
+      state.densityLevel = level;
+      const { positions, weights } = attributes.arrays;
+      state.densityCells = binDensity(positions, weights, Math.min(store.highWater, attributes.capacity), level);
+    }
   }
 
   function trailsShown() {
@@ -181,18 +182,28 @@ export function createRenderer({ container, config = {}, store }) {
   }
 
   function rebuildLiveLayers() {
-    buildLiveData();
     const live = state.mode === 'live';
     const aggregated = shouldAggregate(store.size, map.getZoom(), config);
+    if (aggregated && !state.aggregated) state.densityAt = -Infinity;
+    if (!aggregated) state.densityCells = null;
     state.aggregated = aggregated;
+    buildLiveData(live && aggregated);
     const revision = state.revision;
     const layers = [];
     if (trailsShown()) {
       layers.push(trailsLayer(trails.segments((slot) => vehicleColor(store.idAt(slot) ?? '')), live));
     }
-    layers.push(densityLayer(liveData.density, { visible: live && aggregated, revision }));
-    layers.push(dotsLayer(liveData.dots, { visible: live && !aggregated, revision }));
-    layers.push(arrowsLayer(liveData.arrows, icons, { visible: live && !aggregated, revision }));
+    if (state.densityCells) layers.push(densityLayer(state.densityCells, { visible: live && aggregated }));
+    layers.push(
+      vehiclesLayer(liveData.vehicles, {
+        visible: live && !aggregated,
+        revision,
+        numInstances: Math.min(store.highWater, attributes.capacity),
+        sizes: state.sizes,
+        interpolate: attributes.interpolate,
+        timeSource: attributes.now,
+      }),
+    );
     const slot = state.selected === null ? -1 : store.slotOf(state.selected);
     const c = store.columns;
     layers.push(selectionLayer(live && slot >= 0 ? [c.lon[slot], c.lat[slot]] : null));
@@ -203,6 +214,23 @@ export function createRenderer({ container, config = {}, store }) {
     flushScheduled = false;
     if (liveLayers === null) rebuildLiveLayers();
     overlay.setProps({ layers: [...liveLayers, ...historyLayers] });
+    if (attributes.interpolate) animate();
+  }
+
+  // Interpolation: redraw on every animation frame while some vehicle is still gliding, then stop.
+  function animate() {
+    if (state.animating) return;
+    state.animating = true;
+    const step = () => {
+      const deck = overlay._deck;
+      if (state.mode !== 'live' || state.aggregated || attributes.now() > attributes.animateUntil || !deck) {
+        state.animating = false;
+        return;
+      }
+      deck.redraw('interpolation');
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
   }
 
   function scheduleFlush({ live = false } = {}) {
@@ -242,7 +270,7 @@ export function createRenderer({ container, config = {}, store }) {
   function pickedOf(info) {
     if (!info || !info.layer || info.index < 0) return null;
     const id = info.layer.id;
-    if (id === LIVE_LAYER_IDS.arrows || id === LIVE_LAYER_IDS.dots) {
+    if (id === LIVE_LAYER_IDS.vehicles) {
       const vehicleId = store.idAt(info.index);
       if (vehicleId === undefined) return null;
       const c = store.columns;
@@ -281,10 +309,21 @@ export function createRenderer({ container, config = {}, store }) {
     const b = map.getBounds();
     const bounds = relayBbox([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
     emit('view', { view: getView(), bounds });
-    if (shouldAggregate(store.size, map.getZoom(), config) !== state.aggregated) scheduleFlush({ live: true });
+    const aggregated = shouldAggregate(store.size, map.getZoom(), config);
+    if (aggregated !== state.aggregated || (aggregated && densityLevel(map.getZoom()) !== state.densityLevel)) {
+      scheduleFlush({ live: true });
+    }
   }
   map.on('moveend', viewChanged);
   map.on('resize', viewChanged);
+  // Marker sizes follow the zoom (in steps, so a zoom animation re-creates layers only a few times).
+  map.on('zoom', () => {
+    const sizes = sizesForZoom(Math.round(map.getZoom() * 4) / 4);
+    if (sizes.arrowPixels !== state.sizes.arrowPixels) {
+      state.sizes = sizes;
+      scheduleFlush({ live: true });
+    }
+  });
 
   const ready = new Promise((resolve) => {
     if (map.loaded()) resolve();
@@ -305,6 +344,18 @@ export function createRenderer({ container, config = {}, store }) {
     },
     get aggregated() {
       return state.aggregated;
+    },
+    /** GPU interpolation between fixes (config.interpolate) is on. */
+    get interpolate() {
+      return attributes.interpolate;
+    },
+    /** Turn GPU interpolation between fixes on or off. */
+    setInterpolate(on) {
+      if (Boolean(on) === attributes.interpolate) return;
+      attributes = createVehicleAttributes({ interpolate: Boolean(on) });
+      attributes.syncAll(store, serverNow());
+      liveData = null;
+      scheduleFlush({ live: true });
     },
     onBasemap: on('basemap'),
     onPick: on('pick'),
