@@ -93,6 +93,17 @@ describe('resolveConfig', () => {
     expect(c.preserveDrawingBuffer).toBe(false);
   });
 
+  it('reads interpolate (off by default) from config.json and the query', () => {
+    expect(resolveConfig({ fileConfig: null, query: null, location: loc }).interpolate).toBe(false);
+    expect(resolveConfig({ fileConfig: { interpolate: true }, query: null, location: loc }).interpolate).toBe(true);
+    const fromQuery = resolveConfig({ fileConfig: { interpolate: true }, query: new URLSearchParams('interpolate=0'), location: loc });
+    expect(fromQuery.interpolate).toBe(false);
+    expect(resolveConfig({ fileConfig: null, query: new URLSearchParams('interpolate=1'), location: loc }).interpolate).toBe(true);
+    const bad = resolveConfig({ fileConfig: { interpolate: 'sometimes' }, query: null, location: loc });
+    expect(bad.interpolate).toBe(false);
+    expect(bad.warnings).toEqual(['config.json: interpolate must be a boolean']);
+  });
+
   it('treats empty strings as unset (the container writes them when env vars are empty)', () => {
     const c = resolveConfig({ fileConfig: { wsUrl: '', apiUrl: '' }, query: null, location: loc });
     expect(c.wsUrl).toBe('ws://10.1.2.3:8082');

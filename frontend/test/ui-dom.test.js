@@ -102,6 +102,23 @@ describe('vehicle list', () => {
     expect(viewport.querySelector('#vehicle-option-99999').dataset.vehicleId).toBe('v-099999');
   });
 
+  it('keeps the active row on its vehicle when the rows change', () => {
+    const viewport = $('list');
+    key($('search'), 'ArrowDown');
+    key(viewport, 'ArrowDown');
+    key(viewport, 'ArrowDown');
+    const search = $('search');
+    search.value = 'v-000002';
+    search.dispatchEvent(new Event('input'));
+    expect(viewport.getAttribute('aria-activedescendant')).toBe('vehicle-option-0');
+    search.value = '';
+    search.dispatchEvent(new Event('input'));
+    expect(viewport.getAttribute('aria-activedescendant')).toBe('vehicle-option-2');
+    search.value = 'v-000003';
+    search.dispatchEvent(new Event('input'));
+    expect(viewport.hasAttribute('aria-activedescendant')).toBe(false);
+  });
+
   it('marks the selected vehicle and scrolls to it', () => {
     list.setSelected('v-050000');
     const row = $('list').querySelector('[aria-selected=true]');

@@ -57,15 +57,49 @@ describe('listRows', () => {
   it('re-sorts names only when vehicles come or go', () => {
     const { store, upsert, remove } = storeWith(fleet);
     const cache = {};
-    listRows(store, {}, cache);
+    listRows(store, { now: 0 }, cache);
     const order = cache.byId;
     upsert([point('veh-2', 0)]);
-    listRows(store, {}, cache);
+    listRows(store, { now: 10_000 }, cache);
     expect(cache.byId).toBe(order);
     upsert([point('a-new', 0)]);
-    expect(listRows(store, {}, cache)[0]).toBe('a-new');
+    expect(listRows(store, { now: 20_000 }, cache)[0]).toBe('a-new');
     remove(['a-new']);
-    expect(listRows(store, {}, cache)).toHaveLength(4);
+    expect(listRows(store, { now: 30_000 }, cache)).toEqual(['Bus-1', 'veh-2', 'veh-9', 'veh-10']);
+  });
+
+  it('while a large fleet arrives, appends newcomers and sorts at most every resortMs', () => {
+    const { store, upsert, remove } = storeWith(fleet);
+    const cache = {};
+    // sortAlwaysBelow: 0 treats these four vehicles as a large fleet.
+    listRows(store, { now: 0, resortMs: 3000, sortAlwaysBelow: 0 }, cache);
+    upsert([point('a-new', 0), point('veh-1', 0)]);
+    // Within the interval: every vehicle is listed, the newcomers last in arrival order.
+    expect(listRows(store, { now: 1000, resortMs: 3000, sortAlwaysBelow: 0 }, cache)).toEqual(['Bus-1', 'veh-2', 'veh-9', 'veh-10', 'a-new', 'veh-1']);
+    remove(['veh-9']);
+    expect(listRows(store, { now: 1200, resortMs: 3000, sortAlwaysBelow: 0 }, cache)).toEqual(['Bus-1', 'veh-2', 'veh-10', 'a-new', 'veh-1']);
+    upsert([point('veh-9', 0)]);
+    expect(listRows(store, { now: 1500, resortMs: 3000, sortAlwaysBelow: 0 }, cache)).toEqual(['Bus-1', 'veh-2', 'veh-10', 'a-new', 'veh-1', 'veh-9']);
+    // Filters and searches apply to the newcomers too.
+    expect(listRows(store, { query: 'a-', now: 1600, resortMs: 3000, sortAlwaysBelow: 0 }, cache)).toEqual(['a-new']);
+    // Once the interval has passed the name order is restored, even with no further arrival.
+    expect(listRows(store, { now: 3000, resortMs: 3000, sortAlwaysBelow: 0 }, cache)).toEqual(['a-new', 'Bus-1', 'veh-1', 'veh-2', 'veh-9', 'veh-10']);
+  });
+
+  it('keeps a small fleet in name order at every call', () => {
+    const { store, upsert } = storeWith(fleet);
+    const cache = {};
+    listRows(store, { now: 0 }, cache);
+    upsert([point('a-new', 0)]);
+    expect(listRows(store, { now: 1 }, cache)[0]).toBe('a-new');
+  });
+
+  it('returns the cached name order itself when nothing is filtered', () => {
+    const { store } = storeWith(fleet);
+    const cache = {};
+    const rows = listRows(store, {}, cache);
+    expect(rows).toBe(cache.byId);
+    expect(listRows(store, { status: 'live' }, cache)).not.toBe(cache.byId);
   });
 
   it('handles 100k vehicles', () => {

@@ -35,6 +35,8 @@ const LIVE_FORMATS = ['bin', 'json'];
 const BOOLEAN = {
   preserveDrawingBuffer: false,
   antialias: false,
+  // GPU interpolation between fixes (the renderer reads config.interpolate).
+  interpolate: false,
 };
 
 function isSecure(location) {

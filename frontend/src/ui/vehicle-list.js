@@ -13,17 +13,61 @@ export const STATUS_FILTERS = Object.freeze(['all', 'live', 'stale', 'offline'])
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-/**
- * Rows (vehicle ids) of the list from a store ({ids(), get(id), state(id)}): ids or sources
- * containing `query` (case-insensitive), with status `status` ('all' for any), sorted by `sort`.
- * `cache` keeps the id order between calls while the set of vehicles is unchanged.
- */
-export function listRows(store, { query = '', status = 'all', sort = 'id' } = {}, cache = {}) {
+// While vehicles keep arriving (a 100k fleet fills over many frames), names are re-sorted at most
+// this often; in between, newcomers are appended unsorted and leavers dropped, without a sort.
+// Smaller fleets are cheap to sort and always kept in order.
+export const RESORT_INTERVAL_MS = 3000;
+export const SORT_ALWAYS_BELOW = 10000;
+
+function hasVehicle(store, id) {
+  return store.slotOf ? store.slotOf(id) >= 0 : store.get(id) != null;
+}
+
+/** Keeps cache.byId (ids in name order) in step with the store's membership. */
+function updateNameOrder(store, cache, { now, resortMs, sortAlwaysBelow }) {
   const membership = store.membershipVersion ?? store.version;
-  if (cache.membership !== membership || !cache.byId) {
+  if (cache.byId && cache.membership === membership && (cache.sorted || now - cache.sortedAt < resortMs)) return;
+  if (!cache.byId || store.size < sortAlwaysBelow || !(now - cache.sortedAt < resortMs)) {
     cache.byId = [...store.ids()].sort(collator.compare);
-    cache.membership = membership;
+    cache.known = new Set(cache.byId);
+    cache.sortedAt = now;
+    cache.sorted = true;
+  } else {
+    const added = [];
+    for (const id of store.ids()) {
+      if (!cache.known.has(id)) added.push(id);
+    }
+    if (cache.byId.length + added.length !== store.size) {
+      // Some left: drop them (a copy, but only when vehicles actually went away).
+      cache.byId = cache.byId.filter((id) => {
+        if (hasVehicle(store, id)) return true;
+        cache.known.delete(id);
+        return false;
+      });
+    }
+    for (const id of added) {
+      cache.known.add(id);
+      cache.byId.push(id);
+    }
+    cache.sorted = false;
   }
+  cache.membership = membership;
+}
+
+/**
+ * Rows (vehicle ids) of the list from a store ({ids(), get(id), state(id), slotOf(id)}): ids or
+ * sources containing `query` (case-insensitive), with status `status` ('all' for any), sorted by
+ * `sort`. `cache` keeps the name order between calls: it is re-sorted when vehicles come or go; from
+ * `sortAlwaysBelow` vehicles on, at most every `resortMs` (newcomers in between go last). Without a query or status filter the name
+ * order is returned as it is (the caller must not modify it).
+ */
+export function listRows(
+  store,
+  { query = '', status = 'all', sort = 'id', now = Date.now(), resortMs = RESORT_INTERVAL_MS, sortAlwaysBelow = SORT_ALWAYS_BELOW } = {},
+  cache = {},
+) {
+  updateNameOrder(store, cache, { now, resortMs, sortAlwaysBelow });
+  if (sort === 'id' && status === 'all' && query.trim() === '') return cache.byId;
   const q = query.trim().toLowerCase();
   const rows = [];
   for (const id of cache.byId) {
@@ -97,7 +141,6 @@ export function createVehicleList({ elements, store, onSelect, rowHeight = 28 })
 
   const cache = {};
   let rows = [];
-  let rowIndex = new Map();
   let active = -1;
   let selected = null;
   const rendered = new Map();
@@ -111,6 +154,7 @@ export function createVehicleList({ elements, store, onSelect, rowHeight = 28 })
     const state = store.state(id) ?? 'offline';
     el.id = optionId(index);
     el.dataset.vehicleId = id;
+    el.dataset.index = String(index);
     el.dataset.state = state;
     el.setAttribute('aria-selected', String(id === selected));
     el.classList.toggle('active', index === active);
@@ -164,8 +208,9 @@ export function createVehicleList({ elements, store, onSelect, rowHeight = 28 })
   function refresh() {
     const activeId = active >= 0 ? rows[active] : null;
     rows = listRows(store, { query: search.value, status: statusFilter.value, sort: sort.value }, cache);
-    rowIndex = new Map(rows.map((id, i) => [id, i]));
-    active = activeId !== null && rowIndex.has(activeId) ? rowIndex.get(activeId) : -1;
+    // Only one id is looked up, so a scan beats an index of every row; usually it has not moved.
+    if (activeId === null) active = -1;
+    else if (rows[active] !== activeId) active = rows.indexOf(activeId);
     count.textContent = `${rows.length} of ${store.size}`;
     draw();
   }
@@ -200,8 +245,8 @@ export function createVehicleList({ elements, store, onSelect, rowHeight = 28 })
   viewport.addEventListener('click', (event) => {
     const row = event.target.closest('[data-vehicle-id]');
     if (!row) return;
-    const index = rowIndex.get(row.dataset.vehicleId);
-    if (index !== undefined) active = index;
+    const index = Number(row.dataset.index);
+    if (rows[index] === row.dataset.vehicleId) active = index;
     onSelect(row.dataset.vehicleId);
   });
   for (const control of [statusFilter, sort]) control.addEventListener('change', refresh);
@@ -221,8 +266,8 @@ export function createVehicleList({ elements, store, onSelect, rowHeight = 28 })
     refresh,
     setSelected(id) {
       selected = id;
-      const index = id === null ? undefined : rowIndex.get(id);
-      if (index !== undefined) {
+      const index = id === null ? -1 : rows.indexOf(id);
+      if (index >= 0) {
         active = index;
         scrollIntoView(index);
       }
