@@ -3,7 +3,8 @@
     python bench/flink_bench.py [--points 300000] [--vehicles 1000] [--preload 10000000 | --quick]
 
 Real servers on free ports (Apache Kafka; PostgreSQL + MobilityDB with the repository's sql/), the job
-(services/flink-job/locations_job.py) on a local MiniCluster at parallelism 1, and the segmenter
+(services/flink-job/locations_job.py) on a local MiniCluster with its settings, the JDBC sink in 2 tasks
+(``--parallelism`` / ``--sink-parallelism`` change that), and the segmenter
 (services/segmenter) running next to it as in production:
 
 1. plain COPY (the physical limit here): the same N points COPYed in batches of the sink's flush size,
@@ -37,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-from common import ROOT, print_table, stop_on_sigterm
+from common import ROOT, print_table, stop_on_sigterm, tree_cpu_seconds
 from store_support import (
     PLAIN_TABLE,
     analyze,
@@ -79,7 +80,14 @@ def produce_all(brokers: str, topic: str, points: list[dict]) -> float:
     return len(points) / (time.perf_counter() - start)
 
 
-def start_job(flink_python: Path, kafka: KafkaServer, pg: PostgresServer, log_dir: Path, topic: str):
+def start_job(
+    flink_python: Path,
+    kafka: KafkaServer,
+    pg: PostgresServer,
+    log_dir: Path,
+    topic: str,
+    job_env: dict[str, str],
+):
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT / "services/geostream"),
@@ -90,8 +98,8 @@ def start_job(flink_python: Path, kafka: KafkaServer, pg: PostgresServer, log_di
         "JDBC_USERNAME": pg.user,
         "JDBC_PASSWORD": pg.password,
         "JDBC_FLUSH_MAX_ROWS": str(FLUSH_ROWS),
-        "FLINK_PARALLELISM": "1",
         "FLINK_LOG_DIR": str(log_dir / "flink"),
+        **job_env,
     }
     with open(log_dir / f"job-{topic}.log", "ab") as log:
         return subprocess.Popen(
@@ -111,13 +119,25 @@ def landed(conn, prefix: str, since: datetime) -> int:
     return scalar(conn, sql, (since, prefix + "%"))
 
 
-def sustained_rate(samples: list[tuple[float, int]], total: int) -> float:
+def steady_window(samples: list[tuple], total: int) -> tuple[tuple, tuple]:
+    """The samples where the row count first reached 10 % and 90 % of ``total``."""
     low = next(s for s in samples if s[1] >= 0.1 * total)
     high = next(s for s in samples if s[1] >= 0.9 * total)
+    return low, high
+
+
+def sustained_rate(samples: list[tuple], total: int) -> float:
+    low, high = steady_window(samples, total)
     return (high[1] - low[1]) / (high[0] - low[0])
 
 
-def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], segmenter) -> dict:
+def cores_used(samples: list[tuple], total: int, column: int) -> float:
+    """CPU cores a process tree used between 10 % and 90 % (column: its CPU seconds in each sample)."""
+    low, high = steady_window(samples, total)
+    return (high[column] - low[column]) / (high[0] - low[0])
+
+
+def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], segmenter, job_env) -> dict:
     """Produce ``points`` to ``topic``, run the job until every row landed, wait for the segmenter."""
     produced = produce_all(kafka.bootstrap, topic, points)
     print(f"  produced {len(points):,} points to {topic} ({produced:,.0f}/s)", flush=True)
@@ -125,12 +145,13 @@ def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], s
     since = datetime.fromtimestamp(min(p["ts"] for p in points) / 1000, UTC)
     conn = pg.connect()
     started = time.monotonic()
-    job = start_job(flink_python, kafka, pg, work, topic)
+    job = start_job(flink_python, kafka, pg, work, topic, job_env)
     try:
-        samples = []
+        samples = []  # (time, rows, CPU seconds of the job's processes, of PostgreSQL's)
+        postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
         while True:
             n = landed(conn, prefix, since)
-            samples.append((time.monotonic(), n))
+            samples.append((time.monotonic(), n, tree_cpu_seconds(job.pid), tree_cpu_seconds(postmaster)))
             if n >= len(points):
                 break
             if job.poll() is not None:
@@ -142,9 +163,11 @@ def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], s
     finally:
         stop_process(job, timeout=60)
         conn.close()
-    first_row = next(t for t, n in samples if n > 0)
+    first_row = next(s[0] for s in samples if s[1] > 0)
     return {
         "rate": sustained_rate(samples, len(points)),
+        "flink_cores": cores_used(samples, len(points), 2),
+        "postgres_cores": cores_used(samples, len(points), 3),
         "first_row_s": first_row - started,
         "all_rows_s": samples[-1][0] - started,
         "catch_up_s": catch_up,
@@ -174,8 +197,25 @@ def main() -> int:
         action="store_true",
         help="also build the preloaded points' segments before phase 4 (slow: the whole history)",
     )
+    parser.add_argument(
+        "--parallelism", type=int, help="FLINK_PARALLELISM for the job (default: the job's own default)"
+    )
+    parser.add_argument(
+        "--sink-parallelism",
+        type=int,
+        default=2,
+        help="JDBC_SINK_PARALLELISM (default 2: the decoupled sink; the job's own default is 1, chained)",
+    )
     args = parser.parse_args()
     stop_on_sigterm()
+    job_env = {
+        name: str(value)
+        for name, value in (
+            ("FLINK_PARALLELISM", args.parallelism),
+            ("JDBC_SINK_PARALLELISM", args.sink_parallelism),
+        )
+        if value is not None
+    }
     preload_points = 1_000_000 if args.quick else args.preload
 
     subprocess.run([str(JOB_DIR / "install-local.sh")], check=True)
@@ -204,7 +244,7 @@ def main() -> int:
         print(f"plain COPY {copy_before:,.0f} points/s", flush=True)
 
         print("Flink, empty store", flush=True)
-        empty = flink_phase(flink_python, kafka, pg, work, LOCATIONS.name, empty_points, segmenter)
+        empty = flink_phase(flink_python, kafka, pg, work, LOCATIONS.name, empty_points, segmenter, job_env)
         print(f"  {empty['rate']:,.0f} points/s", flush=True)
 
         print(f"preloading {preload_points:,} points", flush=True)
@@ -217,18 +257,24 @@ def main() -> int:
             scalar(conn, "SELECT segmenter_catch_up()")
             segments_s = time.perf_counter() - started
         analyze_s = analyze(conn)
+        # The preload leaves GBs of dirty pages and WAL: written out now, not by the checkpointer while
+        # phase 4 commits (it measured that I/O, not the cost of landing points next to a long history).
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute("CHECKPOINT")
+        checkpoint_s = time.perf_counter() - started
         stored = scalar(conn, "SELECT count(*) FROM vehicle_points")
         segments = scalar(conn, "SELECT count(*) FROM vehicle_trajectory_segments")
         print(
             f"  {stored:,} points and {segments:,} segments stored: insert {load_s:.0f} s, "
-            f"segments {segments_s:.0f} s, ANALYZE {analyze_s:.0f} s",
+            f"segments {segments_s:.0f} s, ANALYZE {analyze_s:.0f} s, CHECKPOINT {checkpoint_s:.0f} s",
             flush=True,
         )
 
         print("Flink, preloaded store", flush=True)
         preloaded_points = round_robin_points("hist-", args.points, args.vehicles, base_ms + 600_000)
         preloaded = flink_phase(
-            flink_python, kafka, pg, work, PRELOADED_TOPIC.name, preloaded_points, segmenter
+            flink_python, kafka, pg, work, PRELOADED_TOPIC.name, preloaded_points, segmenter, job_env
         )
         print(f"  {preloaded['rate']:,.0f} points/s", flush=True)
         copy_after = plain_copy(pg, buffers, len(empty_points))
@@ -242,12 +288,17 @@ def main() -> int:
             ("flink, preloaded store", f"{preloaded['rate']:,.0f} points/s ({stored:,} points stored)"),
             ("first row after job start", f"{empty['first_row_s']:.0f} s / {preloaded['first_row_s']:.0f} s"),
             (
+                "CPU cores while landing, job / PostgreSQL",
+                f"empty {empty['flink_cores']:.2f} / {empty['postgres_cores']:.2f}, "
+                f"preloaded {preloaded['flink_cores']:.2f} / {preloaded['postgres_cores']:.2f}",
+            ),
+            (
                 "segmenter caught up after last row",
                 f"{empty['catch_up_s']:.1f} s / {preloaded['catch_up_s']:.1f} s",
             ),
         ]
         print_table(
-            f"Kafka -> MobilityDB, parallelism 1, {args.points:,} points per phase, "
+            f"Kafka -> MobilityDB, job settings {job_env or 'default'}, {args.points:,} points per phase, "
             f"{args.vehicles} vehicles, flush {FLUSH_ROWS}",
             rows,
         )
