@@ -241,8 +241,14 @@ def test_select_follow_search_and_reload(platform, page, map_url, artifacts):
         settle(page)
         page.screenshot(path=str(artifacts / "live.png"))
 
-        # Click the vehicle where it is drawn: the details panel shows what its device reported.
+        # Click the vehicle where it is drawn: the details panel shows what its device reported. Zoomed
+        # in first: fitted to every vehicle (compose's simulators too), the test's three overlap.
         lon, lat = positions[target]
+        page.evaluate(
+            "([lon, lat]) => window.__geostream.renderer.map.jumpTo({center: [lon, lat], zoom: 14})",
+            [lon, lat],
+        )
+        settle(page)
         page.mouse.click(*pixel_of(page, lon, lat))
         details_of(page, target)
         assert text(page, "details-title") == target
