@@ -9,13 +9,13 @@ import { VehicleLayer } from './vehicle-layer.js';
 
 export const LIVE_LAYER_IDS = Object.freeze({ vehicles: 'live-vehicles' });
 
-/** All live vehicles, one instance per store slot (vehicle-layer.js). */
+/** All live vehicles, one point per store slot (vehicle-layer.js). */
 export function vehiclesLayer(data, { visible, revision, numInstances, sizes, interpolate, timeSource }) {
   return new VehicleLayer({
     id: LIVE_LAYER_IDS.vehicles,
     visible,
     data,
-    // Slots up to the highest one in use: the arrays may be longer (reserved capacity).
+    // Slots up to the highest one in use (vertices drawn): the arrays may be longer (reserved capacity).
     numInstances,
     revision,
     arrowPixels: sizes.arrowPixels,
@@ -25,6 +25,9 @@ export function vehiclesLayer(data, { visible, revision, numInstances, sizes, in
     pickable: true,
     autoHighlight: true,
     highlightColor: [255, 255, 255, 200],
+    // Flat markers on a flat map: no polygon offset, no depth buffer read/write per fragment (software GL).
+    getPolygonOffset: null,
+    parameters: { depthCompare: 'always', depthWriteEnabled: false },
   });
 }
 

@@ -1,7 +1,7 @@
 // The map: MapLibre GL draws the basemap (configured style, XYZ raster or PMTiles; the bundled
 // offline world map when that fails) with zoom/compass, scale and attribution controls, and
 // deck.gl draws the vehicles on top (MapboxOverlay, its own canvas: live updates redraw deck.gl
-// only, never the basemap). Live vehicles come from the vehicle store, one instance per slot.
+// only, never the basemap). Live vehicles come from the vehicle store, one point per slot.
 
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
@@ -160,11 +160,11 @@ export function createRenderer({ container, config = {}, store }) {
       liveData = { length, vehicles: { length, attributes: {} } };
     }
     Object.assign(liveData.vehicles.attributes, {
-      instancePositions: d.positions,
-      instanceAngles: d.angles,
-      instanceColors: d.colors,
-      instanceShapes: d.shapes,
-      ...(attributes.interpolate ? { instancePrevPositions: d.prevPositions, instanceTimes: d.times } : {}),
+      positions: d.positions,
+      angles: d.angles,
+      colors: d.colors,
+      shapes: d.shapes,
+      ...(attributes.interpolate ? { prevPositions: d.prevPositions, times: d.times } : {}),
     });
     // The grid is re-binned at most once a second, or at once when the zoom changes its cell size.
     const now = performance.now();

@@ -1,4 +1,4 @@
-// GPU attribute arrays of the live vehicles (vehicle-layer.js), one instance per store slot. The
+// GPU attribute arrays of the live vehicles (vehicle-layer.js), one vertex per store slot. The
 // arrays are allocated once per store capacity and written in place: a frame rewrites only the
 // slots it carries and allocates nothing. An attribute whose array was written since the last
 // `descriptors()` gets a new wrapper object (deck.gl compares wrappers by identity and uploads the
