@@ -6,10 +6,13 @@
 The page is the built frontend (frontend/dist, served by frontend/serve.py) with the offline basemap.
 Vehicles drive a street grid (200 m blocks) over 30 x 30 km of a city, as a random walk turning at
 crossings; each sends one fix per second, so every 100 ms a frame carries a tenth of the fleet. The
-frames are protocol v2 binary frames built in a separate Worker of the page and fed through
-``live.injectFrame``: decoding (frame worker), store and attribute updates run exactly as for
-frames from the relay. The page forces a deck.gl redraw on every animation frame, so the rate it
-sustains is the frame rate. Chromium renders with software GL here: compare ratios, not absolutes.
+frames are protocol v2 binary frames, all precomputed before the fleet is shown (--replay-seconds of
+driving, built in a Worker of the page that is then terminated) and replayed on schedule through
+``live.injectFrame`` (a copy of each buffer with the current time written in, looping when the
+recording runs out): during the measured window only the app's own decoding (frame worker), store,
+attribute updates and rendering run, no load generator. The page forces a deck.gl redraw on every
+animation frame, so the rate it sustains is the frame rate. Chromium renders with software GL here:
+compare ratios, not absolutes.
 Figures per fleet size: the frame rate and its share of the empty deck's (same run); deck.gl's own
 CPU/GPU time per frame and attribute-update time (deck.stats); the main thread's time per update
 frame (receiving the worker's message + store + attribute writes; mean, p99 and max over the
@@ -42,8 +45,9 @@ FLAGS = [
     "--disable-component-update", "--disable-sync", "--use-angle=gl-egl", "--ignore-gpu-blocklist",
 ]  # fmt: skip
 
-# Runs in a Worker of the page: moves the fleet on a street grid and encodes protocol v2 binary
-# frames (layout in /work/brief/protocol-v2.md and services/ws-relay/README.md).
+# Runs in a Worker of the page, before measuring: moves the fleet on a street grid for `seconds`
+# and encodes every 100 ms step as a protocol v2 binary frame (layout in services/ws-relay/README.md),
+# then posts all the frames at once (transferred) and is done.
 FLEET_WORKER = r"""
 const LON0 = 2.20, LAT0 = 48.72, SIZE_M = 30000, BLOCK_M = 200, HZ = 10;
 const M_PER_DEG_LAT = 111320, M_PER_DEG_LON = 111320 * Math.cos((LAT0 + 0.135) * Math.PI / 180);
@@ -51,7 +55,7 @@ let seed = 12345;
 const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
 const enc = new TextEncoder();
 onmessage = (event) => {
-  const n = event.data.n;
+  const { n, seconds } = event.data;
   const x = new Float64Array(n), y = new Float64Array(n);
   const dir = new Uint8Array(n), speed = new Float32Array(n);
   const streets = Math.floor(SIZE_M / BLOCK_M);
@@ -77,11 +81,10 @@ onmessage = (event) => {
     if (nx < 0 || nx > SIZE_M || ny < 0 || ny > SIZE_M) { dir[i] = (dir[i] + 2) % 4; nx = x[i]; ny = y[i]; }
     x[i] = nx; y[i] = ny;
   }
-  let tick = 0;
-  setInterval(() => {
+  const frames = [];
+  for (let tick = 0; tick < seconds * HZ; tick += 1) {
     const members = [];
     for (let i = tick % HZ; i < n; i += HZ) members.push(i);
-    tick += 1;
     const count = members.length;
     let stringBytes = 0;
     for (const i of members) stringBytes += 2 + ids[i].length + 1 + source.length;
@@ -91,7 +94,8 @@ onmessage = (event) => {
     view.setUint8(4, 2);
     view.setUint32(8, count, true);
     view.setUint32(12, stringBytes, true);
-    const now = Date.now();
+    // Times are written again when the frame is replayed.
+    const now = 0;
     view.setFloat64(16, now, true);
     const f64 = (k) => new Float64Array(buffer, 24 + 8 * k * count, count);
     const f32 = (k) => new Float32Array(buffer, 24 + 24 * count + 4 * k * count, count);
@@ -104,23 +108,43 @@ onmessage = (event) => {
       view.setUint16(at, ids[i].length, true); at += 2; bytes.set(ids[i], at); at += ids[i].length;
       bytes[at] = source.length; at += 1; bytes.set(source, at); at += source.length;
     });
-    postMessage(buffer, [buffer]);
-  }, 1000 / HZ);
+    frames.push(buffer);
+  }
+  postMessage(frames, frames);
 };
 """
 
-# Phase 1: the view, the fleet and a redraw loop; returns once the whole fleet has arrived (+2 s).
+# Phase 1: the view, the recorded fleet, its replay and a redraw loop; returns once the whole fleet
+# has arrived (+2 s).
 START = """
-async ([n, zoom, workerSource, interpolate]) => {
+async ([n, zoom, workerSource, interpolate, replaySeconds]) => {
   const { renderer, live, store } = window.__geostream;
   renderer.setInterpolate(interpolate);
   renderer.setView({ lon: 2.20 + 0.205, lat: 48.72 + 0.135, zoom, bearing: 0, pitch: 0 });
-  const blob = new Blob([workerSource], { type: 'text/javascript' });
-  const fleet = n > 0 ? new Worker(URL.createObjectURL(blob)) : null;
-  if (fleet) {
-    fleet.onmessage = (event) => live.injectFrame(event.data);
-    fleet.postMessage({ n });
+  let recorded = [];
+  if (n > 0) {
+    const blob = new Blob([workerSource], { type: 'text/javascript' });
+    const recorder = new Worker(URL.createObjectURL(blob));
+    recorded = await new Promise((resolve) => {
+      recorder.onmessage = (event) => resolve(event.data);
+      recorder.postMessage({ n, seconds: replaySeconds });
+    });
+    recorder.terminate();
   }
+  // Replay: every 100 ms a copy of the next recorded frame (the app's decoder takes the buffer)
+  // stamped with the current time (header at byte 16, then the count's lon, lat, ts columns).
+  let next = 0;
+  const replay = () => {
+    const frame = recorded[next % recorded.length].slice(0);
+    next += 1;
+    const view = new DataView(frame);
+    const count = view.getUint32(8, true);
+    const now = Date.now();
+    view.setFloat64(16, now, true);
+    new Float64Array(frame, 24 + 16 * count, count).fill(now);
+    live.injectFrame(frame);
+  };
+  const fleet = recorded.length ? setInterval(replay, 100) : null;
   const bench = { fleet, frames: 0, running: true };
   window.__bench = bench;
   const deck = renderer.deck;
@@ -165,7 +189,7 @@ async ([seconds]) => {
   const frames = bench.frames - f0;
   const a1 = live.stats.applyMs;
   bench.running = false;
-  if (bench.fleet) bench.fleet.terminate();
+  if (bench.fleet) clearInterval(bench.fleet);
   const applied = Array.from(live.recentApplyMs(a1.count - a0)).sort((a, b) => a - b);
   const pick = (q) => (applied.length ? applied[Math.round(q * (applied.length - 1))] : 0);
   const avg = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -176,14 +200,14 @@ async ([seconds]) => {
     attr: avg(samples.map((x) => x.attr).filter(Number.isFinite)),
     applyMean: avg(applied), applyP99: pick(0.99), applyMax: pick(1), applyMaxAll: a1.max,
     updates: applied.length, shown: store.size, aggregated: renderer.aggregated,
-    interpolate: renderer.interpolate,
+    interpolate: renderer.interpolate, markers: renderer.markerSizes,
   };
 }
 """
 
 THREAD_GROUPS = (
     "page main thread",
-    "page workers (frame decoding + the bench's fleet)",
+    "page workers (the app's frame decoding)",
     "GPU process main (GL commands, llvmpipe vertex work)",
     "llvmpipe rasteriser threads",
     "other",
@@ -279,11 +303,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--zoom", type=float, default=12.3, help="12.3 shows the whole 30 km city in 1280 px")
+    parser.add_argument("--zoom", type=float, default=12.3, help="12.3: 13 x 8 km of the city in view")
     parser.add_argument("--density-zoom", type=float, default=11.5, help="largest fleet, zoomed out")
     parser.add_argument("--query", default="", help="extra page query (config keys), e.g. aggregateAbove=1e9")
     parser.add_argument("--interpolate", action="store_true", help="GPU interpolation between fixes on")
     parser.add_argument("--profile", action="store_true", help="main thread's top functions per run")
+    parser.add_argument("--replay-seconds", type=float, default=12, help="recorded driving per fleet")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if not (ROOT / "frontend/dist/index.html").exists():
@@ -329,7 +354,7 @@ def main() -> None:
                 )
                 page.goto(url, timeout=120_000)
                 page.wait_for_function("window.__geostream?.renderer.deck", timeout=120_000)
-                page.evaluate(START, [n, zoom, FLEET_WORKER, args.interpolate])
+                page.evaluate(START, [n, zoom, FLEET_WORKER, args.interpolate, args.replay_seconds])
                 cdp = context.new_cdp_session(page)
                 cdp.send("Performance.enable")
                 if args.profile:
@@ -357,6 +382,13 @@ def main() -> None:
     baseline = results[(0, args.zoom)]
     empty = baseline["fps"]
 
+    def markers(r: dict) -> str:
+        m = r.get("markers")
+        if r["aggregated"] or not m:
+            return ""
+        long, dot = 1.9 * m["arrowPixels"], 2 * m["dotPixels"]
+        return f"; {m['inView']:,} in view, markers x{m['scale']:.2f}: arrow {long:.1f} px, dot {dot:.1f} px"
+
     def threads(r: dict) -> str:
         return ", ".join(f"{g} {r['threads'].get(g, 0.0):.2f}" for g in THREAD_GROUPS)
 
@@ -382,7 +414,8 @@ def main() -> None:
                 f"{n:,} vehicles, zoom {zoom}",
                 f"{r['fps']:.1f} fps ({r['fps'] / empty:.0%} of empty; {r['shown']:,} shown"
                 f"{', density grid' if r['aggregated'] else ''}"
-                f"{', interpolated' if r['interpolate'] else ''})"
+                f"{', interpolated' if r['interpolate'] else ''}"
+                f"{markers(r)})"
                 f" | deck: cpu {r['cpu']:.1f} ms/frame, gpu {r['gpu']:.1f} ms/frame,"
                 f" attribute update {r['attr']:.1f} ms"
                 f" | main thread per update frame ({n // 10:,} vehicles): mean {r['applyMean']:.2f} ms,"

@@ -19,6 +19,7 @@ import {
 import { loadOfflineStyle } from '../basemap-offline.js';
 import { vehicleColor } from '../lib/live.js';
 import { LIVE_LAYER_IDS, densityLayer, headsLayer, selectionLayer, trailsLayer, tripsLayer, vehiclesLayer } from './layers.js';
+import { countInBounds, crowdSizes } from './crowd.js';
 import { binDensity, densityLevel } from './density.js';
 import { createTrails } from './trails.js';
 import { createVehicleAttributes } from './vehicle-attributes.js';
@@ -29,6 +30,8 @@ const INITIAL_VIEW = { lon: 10, lat: 30, zoom: 1.3, bearing: 0, pitch: 0 };
 const RESTYLE_INTERVAL_MS = 1000;
 // A density grid is a summary: re-aggregating it once a second is enough, not on every frame.
 const DENSITY_INTERVAL_MS = 1000;
+// Vehicles in view are recounted at most once a second while positions change (and at once when the view moves).
+const CROWD_INTERVAL_MS = 1000;
 const EMPTY_STYLE = { version: 8, sources: {}, layers: [] };
 
 maplibregl.setWorkerUrl(maplibreWorkerUrl);
@@ -142,7 +145,11 @@ export function createRenderer({ container, config = {}, store }) {
     revision: 0,
     aggregated: false,
     redraws: 0,
+    // Marker sizes: the zoom's full sizes (zoomSizes), shrunk when the view is crowded (sizes).
+    zoomSizes: sizesForZoom(INITIAL_VIEW.zoom),
     sizes: sizesForZoom(INITIAL_VIEW.zoom),
+    crowdAt: -Infinity,
+    inView: 0,
     densityAt: -Infinity,
     densityLevel: -1,
     densityCells: null,
@@ -260,7 +267,23 @@ export function createRenderer({ container, config = {}, store }) {
       }
     }
     scheduleFlush({ live: true });
+    if (performance.now() - state.crowdAt >= CROWD_INTERVAL_MS) updateCrowdSizes();
   });
+
+  /** Recount the vehicles in view and resize the markers (a uniform: no attribute is rewritten). */
+  function updateCrowdSizes() {
+    state.crowdAt = performance.now();
+    const b = map.getBounds();
+    const slots = Math.min(store.highWater, attributes.capacity);
+    const { positions, shapes } = attributes.arrays ?? {};
+    state.inView = slots > 0 ? countInBounds(positions, shapes, slots, [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]) : 0;
+    const canvas = map.getCanvas();
+    const sizes = crowdSizes(state.zoomSizes, state.inView, canvas.clientWidth * canvas.clientHeight);
+    if (sizes.arrowPixels === state.sizes.arrowPixels && sizes.dotPixels === state.sizes.dotPixels) return;
+    state.sizes = sizes;
+    liveLayers = null;
+    scheduleFlush();
+  }
 
   const restyleTimer = setInterval(() => {
     if (attributes.restyle(store, serverNow())) scheduleFlush({ live: true });
@@ -316,12 +339,14 @@ export function createRenderer({ container, config = {}, store }) {
   }
   map.on('moveend', viewChanged);
   map.on('resize', viewChanged);
+  map.on('moveend', updateCrowdSizes);
+  map.on('resize', updateCrowdSizes);
   // Marker sizes follow the zoom (in steps, so a zoom animation re-creates layers only a few times).
   map.on('zoom', () => {
     const sizes = sizesForZoom(Math.round(map.getZoom() * 4) / 4);
-    if (sizes.arrowPixels !== state.sizes.arrowPixels) {
-      state.sizes = sizes;
-      scheduleFlush({ live: true });
+    if (sizes.arrowPixels !== state.zoomSizes.arrowPixels) {
+      state.zoomSizes = sizes;
+      updateCrowdSizes();
     }
   });
 
@@ -344,6 +369,10 @@ export function createRenderer({ container, config = {}, store }) {
     },
     get aggregated() {
       return state.aggregated;
+    },
+    /** Marker sizes now (pixels; shrunk by `scale` when the view is crowded) and the vehicles counted in view. */
+    get markerSizes() {
+      return { ...state.sizes, inView: state.inView };
     },
     /** GPU interpolation between fixes (config.interpolate) is on. */
     get interpolate() {
