@@ -37,7 +37,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
 from common import ROOT, print_table, stop_on_sigterm, tree_cpu_seconds
 from store_support import (
     PLAIN_TABLE,
@@ -48,6 +47,7 @@ from store_support import (
     day_start,
     ensure_partitions,
     preload,
+    produce_points,
     round_robin_points,
     scalar,
     start_segmenter,
@@ -55,7 +55,7 @@ from store_support import (
     wait_caught_up,
 )
 
-from geostream.kafka import ensure_topics, make_producer
+from geostream.kafka import ensure_topics
 from geostream.topics import DAY_MS, LOCATIONS, Topic
 from localservers import KafkaServer, cache_dir, free_port, stop_process
 from localservers.postgres import PostgresServer
@@ -63,21 +63,6 @@ from localservers.postgres import PostgresServer
 JOB_DIR = ROOT / "services" / "flink-job"
 FLUSH_ROWS = 5000
 PRELOADED_TOPIC = Topic("bench_locations_preloaded", LOCATIONS.partitions, DAY_MS, key="vehicle id")
-
-
-def produce_all(brokers: str, topic: str, points: list[dict]) -> float:
-    producer = make_producer(brokers, client_id="flink-bench")
-    start = time.perf_counter()
-    for point in points:
-        while True:
-            try:
-                producer.produce(topic, key=point["vehicle_id"], value=orjson.dumps(point))
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    producer.flush(120)
-    return len(points) / (time.perf_counter() - start)
 
 
 def start_job(
@@ -139,7 +124,7 @@ def cores_used(samples: list[tuple], total: int, column: int) -> float:
 
 def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], segmenter, job_env) -> dict:
     """Produce ``points`` to ``topic``, run the job until every row landed, wait for the segmenter."""
-    produced = produce_all(kafka.bootstrap, topic, points)
+    produced = produce_points(kafka.bootstrap, topic, points, "flink-bench")
     print(f"  produced {len(points):,} points to {topic} ({produced:,.0f}/s)", flush=True)
     prefix = points[0]["vehicle_id"][:-5]
     since = datetime.fromtimestamp(min(p["ts"] for p in points) / 1000, UTC)

@@ -10,9 +10,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 from common import ROOT
 from support.processes import ServiceProcess
 
+from geostream.kafka import make_producer
 from localservers import free_port
 
 COLUMNS = ("vehicle_id", "ts", "lon", "lat", "speed", "heading", "source")
@@ -39,6 +41,23 @@ def bench_point(prefix: str, vehicle: int, step: int, base_ms: int, interval_ms:
 def round_robin_points(prefix: str, count: int, vehicles: int, base_ms: int, interval_ms: int = 1000) -> list:
     """``count`` points in arrival order, round-robin over vehicles (as live traffic arrives)."""
     return [bench_point(prefix, i % vehicles, i // vehicles, base_ms, interval_ms) for i in range(count)]
+
+
+def produce_points(brokers: str, topic: str, points: list[dict], client_id: str) -> float:
+    """Every point to ``topic``, keyed by vehicle id; waits for delivery. Returns points/s."""
+
+    producer = make_producer(brokers, client_id=client_id)
+    start = time.perf_counter()
+    for point in points:
+        while True:
+            try:
+                producer.produce(topic, key=point["vehicle_id"], value=orjson.dumps(point))
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(120)
+    return len(points) / (time.perf_counter() - start)
 
 
 def copy_line(point: dict) -> str:

@@ -141,13 +141,25 @@ def streaming_config(
     return config
 
 
-def build_statement_set(config: dict[str, str], statements: list[str]):
+def build_statement_set(
+    config: dict[str, str], statements: list[str], java_functions: dict[str, tuple[str, list]] | None = None
+):
+    """A statement set of ``statements`` (DDL run now, INSERTs added). ``java_functions``: name ->
+    (Java class, constructor arguments), each registered as a temporary system function first; the
+    instance, arguments included, travels with the job graph (the class must be in Flink's lib/)."""
+    from pyflink.java_gateway import get_gateway
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     table_config = t_env.get_config()
     for key, value in config.items():
         table_config.set(key, value)
+    for name, (class_name, arguments) in (java_functions or {}).items():
+        java_class = get_gateway().jvm
+        for part in class_name.split("."):
+            java_class = getattr(java_class, part)
+        # PyFlink's public API registers a function by class name only; an instance needs the Java API.
+        t_env._j_tenv.createTemporarySystemFunction(name, java_class(*arguments))
     statement_set = t_env.create_statement_set()
     for sql in statements:
         if sql.lstrip().startswith("INSERT"):

@@ -2,9 +2,11 @@
 # PyFlink 2.0 in its own venv plus the Kafka/JDBC connector jars from Maven Central (connectors.txt, checked
 # by SHA-256), for the local MiniCluster (tests, `make local`, the benchmark):
 # ${GEOSTREAM_CACHE:-/var/cache/geostream}/flink-venv. The jars are cached in $CACHE/flink-connectors and
-# Maven's repository in $CACHE/m2. Idempotent: a stamp named after the hash of requirements.txt,
-# connectors.txt and fetch-connectors.sh skips the work when nothing changed.
-# Java 17 and Maven must be on PATH (Debian: openjdk-17-jre-headless, maven; installed when missing).
+# Maven's repository in $CACHE/m2. The job's Java parts (java/: PARSE_LOCATION and the points sink, built
+# by build-java.sh with their JUnit tests) are cached in $CACHE/flink-java/<hash of java/ and build-java.sh>
+# and copied into pyflink's lib/ too. Idempotent: a stamp named after the hash of requirements.txt,
+# connectors.txt, fetch-connectors.sh and the Java sources skips the work when nothing changed.
+# A JDK 17 and Maven must be on PATH (Debian: openjdk-17-jdk-headless, maven; installed when missing).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +16,11 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 
 log() { printf '[flink-job install] %s\n' "$*" >&2; }
 
-inputs_hash=$(cat "$HERE/requirements.txt" "$HERE/connectors.txt" "$HERE/fetch-connectors.sh" | sha256sum | cut -c1-16)
+# The Java module by content (file names and bytes, in a stable order), whatever the files' dates.
+java_hash=$(cd "$HERE" && find java/pom.xml java/src build-java.sh -type f -print0 | LC_ALL=C sort -z \
+  | xargs -0 sha256sum | sha256sum | cut -c1-16)
+inputs_hash=$( (cat "$HERE/requirements.txt" "$HERE/connectors.txt" "$HERE/fetch-connectors.sh"; echo "$java_hash") \
+  | sha256sum | cut -c1-16)
 stamp=$VENV/.geostream-$inputs_hash
 if [[ -f $stamp ]]; then
   exit 0
@@ -22,7 +28,7 @@ fi
 started=$SECONDS
 
 missing=()
-command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
@@ -46,6 +52,20 @@ while read -r coordinate _; do
   rm -f "$lib/$artifact"-*.jar "$lib/$artifact.jar"
   cp "$jars/$artifact-$(cut -d: -f3 <<<"$coordinate").jar" "$lib/"
 done < <(grep -v -e '^#' -e '^[[:space:]]*$' "$HERE/connectors.txt")
+
+# Test sessions may run this script at the same time: build into a directory of our own, then rename.
+java_jars=$CACHE/flink-java/$java_hash
+if [[ ! -f $java_jars/geostream-flink.jar ]]; then
+  log "Java parts (java/, JUnit tests included) into $java_jars"
+  java_started=$SECONDS
+  mkdir -p "$CACHE/flink-java"
+  built=$(mktemp -d "$CACHE/flink-java/.build-XXXXXX")
+  MAVEN_REPO_LOCAL=$CACHE/m2 "$HERE/build-java.sh" "$built"
+  mv -T "$built" "$java_jars" 2>/dev/null || rm -rf "$built" # another run was first: same content
+  log "Java parts built in $((SECONDS - java_started)) s"
+fi
+cp "$java_jars/geostream-flink.jar" "$lib/.geostream-flink.jar.$$"
+mv -f "$lib/.geostream-flink.jar.$$" "$lib/geostream-flink.jar"
 
 rm -f "$VENV"/.geostream-*
 touch "$stamp"

@@ -1,7 +1,8 @@
 """PyFlink Table API job: locations_topic -> MobilityDB vehicle_points + websocket_updates_topic + DLQ.
 
-Every record is handled by built-in SQL (JSON_VALUE, TRY_CAST, CASE); there is no Python UDF, so the
-records never leave the JVM and the Python process only builds and submits the plan.
+Every record is parsed once and checked by a Java function (PARSE_LOCATION, services/flink-job/udf) and
+routed by built-in SQL; there is no Python UDF, so the records never leave the JVM and the Python
+process only builds and submits the plan.
 
     python locations_job.py              # local MiniCluster; runs until SIGTERM/SIGINT, then cancels the job
     flink run -d -py locations_job.py    # submits to the cluster of FLINK_CONF_DIR and returns
@@ -9,6 +10,7 @@ records never leave the JVM and the Python process only builds and submits the p
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -65,6 +67,7 @@ class Settings:
     checkpoint_dir: str
     parallelism: int
     jdbc_sink_parallelism: int
+    points_sink: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -90,68 +93,22 @@ class Settings:
             checkpoint_dir=env("FLINK_CHECKPOINT_DIR", ""),
             parallelism=env_int("FLINK_PARALLELISM", 1, 1),
             jdbc_sink_parallelism=env_int("JDBC_SINK_PARALLELISM", 1, 1),
+            points_sink=points_sink_connector(env("POINTS_SINK") or POINTS_SINKS[0]),
         )
 
     def public(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if k != "jdbc_password"}
 
 
-# -- SQL building blocks ----------------------------------------------------------------------------
+# -- the parse and validation function ----------------------------------------------------------------
 
-
-def jv(key: str) -> str:
-    """The value of ``key`` as STRING; NULL when absent, not a scalar, or the record is not JSON.
-
-    Read as STRING and converted with TRY_CAST: JSON_VALUE ... RETURNING DOUBLE throws (and fails
-    the job) on a JSON string such as "12.5".
-    """
-    return f"JSON_VALUE(`raw`, {lit('$.' + key)})"
-
-
-def jv_if_present(*keys: str) -> str:
-    """The first of ``keys`` present, for keys that most records lack.
-
-    JSON_VALUE parses the whole text at each call; a POSITION scan that finds no such key in the
-    text costs about a third of that. (COALESCE evaluates all its arguments.)
-    """
-    calls = [f"CASE WHEN POSITION({lit(chr(34) + k + chr(34))} IN `raw`) > 0 THEN {jv(k)} END" for k in keys]
-    return calls[0] if len(calls) == 1 else f"COALESCE({', '.join(calls)})"
-
-
-def finite(number: str) -> str:
-    """DOUBLE -> DOUBLE, NULL unless finite ("NaN", "Infinity" and 1e400 parse as doubles).
-
-    ``number`` is a field read (the let below casts each field once: the generated code would repeat
-    an inlined TRY_CAST at every use). ``x * 0 = 0`` is false only for NaN and the infinities; the
-    planner keeps it as written, whereas it rewrites range tests such as BETWEEN into forms that let
-    NaN through.
-    """
-    return f"CASE WHEN {number} * 0 = 0 THEN {number} END"
-
-
-def epoch_to_ms(t: str) -> str:
-    """Epoch number -> ms, the unit told by magnitude: s < 1e11 <= ms < 1e14 <= us < 1e17 <= ns.
-
-    The same rule as geostream.timestamps.epoch_to_ms, as one expression that reads ``t`` twice.
-    """
-    unit = f"GREATEST(0, LEAST(3, FLOOR((LOG10(ABS({t})) - 11) / 3) + 1))"
-    return f"CAST(ROUND({t} * POWER(10.0, 3 - 3 * {unit})) AS BIGINT)"
-
-
-# ISO 8601 / RFC 3339 date-times such as 2024-05-01T12:00:00.5+02:00; without an offset: UTC.
-ISO_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}(:?\d{2})?)?$"
-
-
-def iso_to_ms(s: str) -> str:
-    offset = rf"COALESCE(NULLIF(UPPER(REGEXP_EXTRACT({s}, '([Zz]|[+-]\d{{2}}(:?\d{{2}})?)$', 1)), ''), 'Z')"
-    seconds = (
-        f"UNIX_TIMESTAMP(CONCAT(SUBSTRING({s} FROM 1 FOR 10), 'T', SUBSTRING({s} FROM 12 FOR 8), "
-        f"{offset}), 'yyyy-MM-dd''T''HH:mm:ssX')"
-    )
-    fraction = rf"COALESCE(TRY_CAST(CONCAT('0.', REGEXP_EXTRACT({s}, '\.(\d+)', 1)) AS DOUBLE), 0)"
-    millis = f"CAST(ROUND({fraction} * 1000) AS BIGINT)"
-    return f"CASE WHEN REGEXP({s}, {lit(ISO_RE)}) THEN {seconds} * 1000 + {millis} END"
-
+# A Java scalar function (services/flink-job/java, geostream-flink.jar in Flink's lib/) parses each
+# record once with a streaming JSON parser and applies every rule below; its reasons are the DLQ's.
+PARSE_FUNCTION = "PARSE_LOCATION"
+PARSE_CLASS = "io.geostream.flink.ParseLocation"
+PARSED_FIELDS = (
+    "reason", "vehicle_id", "ts_ms", "lon", "lat", "speed", "heading", "alt", "accuracy", "battery", "source"
+)  # fmt: skip
 
 # Epoch ms of the wall clock (Flink SQL has no millisecond UNIX_TIMESTAMP). The generated code reads
 # CURRENT_TIMESTAMP once per record, so both halves come from the same instant.
@@ -159,30 +116,37 @@ NOW_MS = (
     "(CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) AS BIGINT) * 1000 "
     "+ EXTRACT(MILLISECOND FROM CURRENT_TIMESTAMP))"
 )
-# Latest instant both TO_TIMESTAMP_LTZ and PostgreSQL take without overflow: 9999-12-31T23:59:59.999Z.
-MAX_SANE_TS_MS = 253_402_300_799_999
-
-# Characters that no id or text may hold, as geostream.identity refuses them at the edge: control (NUL,
-# newline, ...), invisible format, lone surrogate (a JSON "\ud800" escape), private-use and unassigned
-# code points, line/paragraph separators, spaces other than U+0020, and U+FFFD (the raw format's stand-in
-# for bytes that were not UTF-8). PostgreSQL rejects NUL in text outright, failing the whole JDBC batch.
-REFUSED_CHARS_RE = r"[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\x{FFFD}]|[\p{Zs}&&[^ ]]"
-# A JSON escape of half a surrogate pair without its other half ("\ud800"). JSON_VALUE would decode it
-# to a lone surrogate, which Flink's UTF-8 strings silently turn into "?": it must be caught in the raw
-# text. (A literal backslash followed by "ud800", written "\\ud800", is refused too: no real id has one.)
-LONE_SURROGATE_ESCAPE_RE = (
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-# A part of an OwnTracks-style id ("user/device") that is empty or blank.
-EMPTY_ID_PART_RE = "(^|/) *(/|$)"
 SOURCE_MAX_LEN = 64
-REFUSED_REASON = "control, invisible or invalid Unicode character"
 
 VEHICLE_ID_KEYS = ("vehicle_id", "vehicleID", "vehicleId")
 TS_KEYS = ("ts", "timestamp")
 LON_KEYS = ("lon", "lng", "longitude")
 LAT_KEYS = ("lat", "latitude")
+
+
+def location_rules(s: Settings) -> dict[str, object]:
+    """What PARSE_LOCATION checks, from the shared geostream package: the edges and the job cannot drift.
+
+    The Java side refuses rules with a missing or unknown entry, so a new optional field in
+    geostream.locations fails the job at submission instead of being ignored.
+    """
+    return {
+        "keys": {"vehicle_id": VEHICLE_ID_KEYS, "ts": TS_KEYS, "lon": LON_KEYS, "lat": LAT_KEYS},
+        "optional_ranges": {
+            field: [limit if math.isfinite(limit) else None for limit in bounds]
+            for field, bounds in OPTIONAL_RANGES.items()
+        },
+        "min_event_time_ms": s.min_event_time_ms,
+        "max_future_ms": s.max_future_ms,
+        "vehicle_id_max_len": VEHICLE_ID_MAX_LEN,
+        "source_max_len": SOURCE_MAX_LEN,
+        "ts_before_reason": "ts: before " + ms_to_rfc3339(s.min_event_time_ms),
+        "ts_future_reason": f"ts: more than {s.max_future_ms // 1000} s in the future",
+    }
+
+
+def java_functions(s: Settings) -> dict[str, tuple[str, list]]:
+    return {PARSE_FUNCTION: (PARSE_CLASS, [json.dumps(location_rules(s))])}
 
 
 # -- tables -----------------------------------------------------------------------------------------
@@ -195,102 +159,40 @@ def source_ddl(s: Settings) -> str:
     return raw_kafka_source_ddl("locations_source", s.source_topic, s.kafka_brokers, s.group_id)
 
 
-def checked_view_sql(s: Settings) -> str:
-    """Parse, normalise and validate: one row per record, ``reason`` NULL for a valid point.
+def checked_view_sql() -> str:
+    """One row per record, ``reason`` NULL for a valid point: one PARSE_LOCATION call per record.
 
-    The planner inlines every column reference and the generated code does not share common
-    subexpressions, so a field used five times would be parsed from JSON five times. Each
-    ``CROSS JOIN UNNEST(ARRAY[ROW(...)])`` is a one-row lateral "let": its expressions run once per
-    record and what it yields are plain field reads further up.
+    The planner would inline ``p`` into each of the eleven field reads (and into each sink's query)
+    for a deterministic function; PARSE_LOCATION declares itself non-deterministic (it reads the
+    clock), so the call stays in one Calc below the fork into the three sinks
+    (tests/integration/flink/test_parse_location.py checks the plan).
     """
-
-    def optional(field: str) -> str:
-        low, high = OPTIONAL_RANGES[field]
-        value = finite(f"a.{field}_d")
-        bounds = [
-            f"{value} {op} {limit:g}" for op, limit in ((">=", low), ("<=", high)) if math.isfinite(limit)
-        ]
-        # Lenient: an unusable optional value is dropped, the point is kept.
-        return f"CASE WHEN {' AND '.join(bounds)} THEN {value} END" if bounds else value
-
-    def first(keys: tuple[str, ...]) -> str:
-        # The contract's key was parsed in `j`; the aliases only when it is missing.
-        return f"CASE WHEN j.{keys[0]} IS NOT NULL THEN j.{keys[0]} ELSE {jv_if_present(*keys[1:])} END"
-
-    rare = ("alt", "accuracy", "battery")
-    parsed = {  # one JSON_VALUE each
-        **{k: jv(k) for k in ("vehicle_id", "ts", "lon", "lat", "speed", "heading", "source")},
-        **{k: jv_if_present(k) for k in rare},
-    }
-    strings = {
-        "vehicle_id": f"TRIM({first(VEHICLE_ID_KEYS)})",
-        "ts_s": first(TS_KEYS),
-        "lon_s": first(LON_KEYS),
-        "lat_s": first(LAT_KEYS),
-        # Each number cast once. The alias lookups repeated here run only when the contract's key is
-        # missing (a CASE branch is evaluated lazily).
-        "ts_d": f"TRY_CAST({first(TS_KEYS)} AS DOUBLE)",
-        "lon_d": f"TRY_CAST({first(LON_KEYS)} AS DOUBLE)",
-        "lat_d": f"TRY_CAST({first(LAT_KEYS)} AS DOUBLE)",
-        **{f"{f}_d": f"TRY_CAST(j.{f} AS DOUBLE)" for f in OPTIONAL_RANGES},
-    }
-    typed = {
-        # CASE, not COALESCE (which evaluates every argument): the ISO 8601 regex only for non-numbers.
-        "ts_ms": f"CASE WHEN a.ts_d * 0 = 0 THEN {epoch_to_ms('a.ts_d')} ELSE {iso_to_ms('a.ts_s')} END",
-        "lon": finite("a.lon_d"),
-        "lat": finite("a.lat_d"),
-        **{f: optional(f) for f in OPTIONAL_RANGES},
-    }
-    reason = f"""CASE
-    WHEN `raw` IS NULL THEN 'empty record'
-    WHEN POSITION('\\u' IN `raw`) > 0 AND REGEXP(`raw`, {lit(LONE_SURROGATE_ESCAPE_RE)})
-      THEN 'invalid Unicode: lone surrogate escape'
-    WHEN a.vehicle_id IS NULL THEN
-      CASE WHEN `raw` IS JSON OBJECT THEN 'vehicle_id: missing' ELSE 'not a JSON object' END
-    WHEN CHAR_LENGTH(a.vehicle_id) = 0 THEN 'vehicle_id: must not be empty'
-    WHEN CHAR_LENGTH(a.vehicle_id) > {VEHICLE_ID_MAX_LEN}
-      THEN 'vehicle_id: longer than {VEHICLE_ID_MAX_LEN} characters'
-    WHEN REGEXP(a.vehicle_id, {lit(REFUSED_CHARS_RE)}) THEN {lit("vehicle_id: " + REFUSED_REASON)}
-    WHEN REGEXP(a.vehicle_id, {lit(EMPTY_ID_PART_RE)}) THEN 'vehicle_id: empty part between /'
-    WHEN a.ts_s IS NULL THEN 'ts: missing'
-    WHEN n.ts_ms IS NULL THEN 'ts: not an epoch number or ISO 8601 date-time'
-    WHEN n.ts_ms < {s.min_event_time_ms} THEN {lit("ts: before " + ms_to_rfc3339(s.min_event_time_ms))}
-    WHEN n.ts_ms > {MAX_SANE_TS_MS} OR n.ts_ms > {NOW_MS} + {s.max_future_ms}
-      THEN {lit(f"ts: more than {s.max_future_ms // 1000} s in the future")}
-    WHEN a.lon_s IS NULL THEN 'lon: missing'
-    WHEN a.lat_s IS NULL THEN 'lat: missing'
-    WHEN n.lon IS NULL THEN 'lon: not a finite number'
-    WHEN n.lat IS NULL THEN 'lat: not a finite number'
-    WHEN n.lon < -180 OR n.lon > 180 THEN 'lon: outside [-180, 180]'
-    WHEN n.lat < -90 OR n.lat > 90 THEN 'lat: outside [-90, 90]'
-    WHEN CHAR_LENGTH(j.source) > {SOURCE_MAX_LEN} THEN 'source: longer than {SOURCE_MAX_LEN} characters'
-    WHEN REGEXP(j.source, {lit(REFUSED_CHARS_RE)}) THEN {lit("source: " + REFUSED_REASON)}
-  END"""
-    sep = ",\n  "
+    fields = ", ".join(f"q.p.{f} AS {f}" for f in PARSED_FIELDS)
     return f"""
 CREATE TEMPORARY VIEW locations_checked AS
-SELECT
-  `raw`, kafka_key, kafka_topic, kafka_partition, kafka_offset,
-  {reason} AS reason,
-  a.vehicle_id, n.ts_ms, n.lon, n.lat, n.speed, n.heading, n.alt, n.accuracy, n.battery, j.source
-FROM locations_source
-CROSS JOIN UNNEST(ARRAY[ROW(
-  {sep.join(parsed.values())}
-)]) AS j({", ".join(parsed)})
-CROSS JOIN UNNEST(ARRAY[ROW(
-  {sep.join(strings.values())}
-)]) AS a({", ".join(strings)})
-CROSS JOIN UNNEST(ARRAY[ROW(
-  {sep.join(typed.values())}
-)]) AS n({", ".join(typed)})"""
+SELECT `raw`, kafka_key, kafka_topic, kafka_partition, kafka_offset, {fields}
+FROM (SELECT *, {PARSE_FUNCTION}(`raw`) AS p FROM locations_source) AS q"""
+
+
+# The connectors that can write vehicle_points: the first is the default. 'geostream-points'
+# (services/flink-job/java, io.geostream.flink.sink) writes a batch as ONE INSERT ... SELECT FROM
+# unnest(one array per column) ON CONFLICT DO UPDATE; 'jdbc' (Flink's JDBC connector) as pgjdbc's
+# rewritten multi-row INSERTs of at most 128 rows each, which bench/sql_bench.py measured at 0.19 of
+# COPY against 0.51 for the arrays.
+POINTS_SINKS = ("geostream-points", "jdbc")
+
+
+def points_sink_connector(name: str) -> str:
+    if name not in POINTS_SINKS:
+        raise ValueError(f"POINTS_SINK must be one of {', '.join(POINTS_SINKS)}, not {name!r}")
+    return name
 
 
 def points_sink_ddl(s: Settings) -> str:
     options = {
-        "connector": "jdbc",
-        "url": with_batched_inserts(s.jdbc_url),
+        "connector": s.points_sink,
+        "url": s.jdbc_url if s.points_sink == "geostream-points" else with_batched_inserts(s.jdbc_url),
         "table-name": s.jdbc_table,
-        "driver": s.jdbc_driver,
         "username": s.jdbc_username,
         "password": s.jdbc_password,
         "sink.buffer-flush.max-rows": str(s.jdbc_flush_max_rows),
@@ -298,10 +200,13 @@ def points_sink_ddl(s: Settings) -> str:
         "sink.max-retries": str(s.jdbc_max_retries),
         "sink.parallelism": str(s.jdbc_sink_parallelism),
     }
-    # With a primary key the sink writes INSERT ... ON CONFLICT (vehicle_id, ts) DO UPDATE, and its
-    # buffer keeps one row per key: a replay after a restart rewrites rows instead of adding instants.
+    if s.points_sink == "jdbc":
+        options["driver"] = s.jdbc_driver
+    # With a primary key both sinks upsert (ON CONFLICT (vehicle_id, ts) DO UPDATE) and keep one row per
+    # key in their buffer, the last: a replay after a restart rewrites rows instead of adding instants.
     # TIMESTAMP, not TIMESTAMP_LTZ (which the JDBC connector rejects): the value is UTC wall time
-    # (table.local-time-zone) handed over in the JVM zone, pinned to UTC in conf/config.yaml.
+    # (table.local-time-zone); geostream-points sends it with an explicit UTC offset, the JDBC connector
+    # hands it over in the JVM zone, pinned to UTC in conf/config.yaml.
     return f"""
 CREATE TEMPORARY TABLE vehicle_points_sink (
   vehicle_id STRING,
@@ -404,7 +309,7 @@ def statements(s: Settings) -> list[str]:
     """Every statement of the job, in order: DDL first, then the INSERTs of one statement set."""
     return [
         source_ddl(s),
-        checked_view_sql(s),
+        checked_view_sql(),
         points_sink_ddl(s),
         websocket_sink_ddl(s),
         dlq_sink_ddl(s),
@@ -415,7 +320,7 @@ def statements(s: Settings) -> list[str]:
 
 
 def build(s: Settings):
-    return build_statement_set(table_config(s), statements(s))
+    return build_statement_set(table_config(s), statements(s), java_functions(s))
 
 
 def main() -> int:

@@ -1,0 +1,88 @@
+package io.geostream.flink.sink;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * The two statements of the sink, one bound array per column: a whole batch is one statement, whatever its
+ * size, so PostgreSQL parses and plans it once (pgjdbc's rewritten batches send a statement per 128 rows)
+ * and the table's statement-level triggers fire once.
+ */
+final class ArrayUpsert implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    final String table;
+    final List<String> columns;
+    final List<ColumnKind> kinds;
+    final int[] keyIndexes;
+
+    ArrayUpsert(String table, List<String> columns, List<ColumnKind> kinds, int[] keyIndexes) {
+        if (columns.size() != kinds.size() || columns.isEmpty()) {
+            throw new IllegalArgumentException("one kind per column, at least one column");
+        }
+        if (keyIndexes.length == 0) {
+            throw new IllegalArgumentException("the geostream-points sink needs a PRIMARY KEY (its ON CONFLICT target)");
+        }
+        this.table = table;
+        this.columns = List.copyOf(columns);
+        this.kinds = List.copyOf(kinds);
+        this.keyIndexes = keyIndexes.clone();
+    }
+
+    /** {@code INSERT INTO t (cols) SELECT * FROM unnest(?::type[], ...) ON CONFLICT (key) DO UPDATE SET ...}. */
+    String upsertSql() {
+        List<Integer> all = IntStream.range(0, columns.size()).boxed().collect(Collectors.toList());
+        List<String> updates = new ArrayList<>();
+        for (int i : all) {
+            if (!isKey(i)) {
+                String column = quote(columns.get(i));
+                updates.add(column + " = excluded." + column);
+            }
+        }
+        String onConflict = updates.isEmpty() ? "DO NOTHING" : "DO UPDATE SET " + String.join(", ", updates);
+        return "INSERT INTO " + quotedTable() + " (" + columnList(all) + ") SELECT * FROM unnest("
+                + arrayParameters(all) + ") ON CONFLICT (" + columnList(keys()) + ") " + onConflict;
+    }
+
+    /** {@code DELETE FROM t WHERE (key) IN (SELECT * FROM unnest(?::type[], ...))}: a changelog's deletions. */
+    String deleteSql() {
+        return "DELETE FROM " + quotedTable() + " WHERE (" + columnList(keys()) + ") IN (SELECT * FROM unnest("
+                + arrayParameters(keys()) + "))";
+    }
+
+    List<Integer> keys() {
+        return IntStream.of(keyIndexes).boxed().collect(Collectors.toList());
+    }
+
+    private boolean isKey(int index) {
+        return IntStream.of(keyIndexes).anyMatch(k -> k == index);
+    }
+
+    private String columnList(List<Integer> indexes) {
+        return indexes.stream().map(i -> quote(columns.get(i))).collect(Collectors.joining(", "));
+    }
+
+    private String arrayParameters(List<Integer> indexes) {
+        return indexes.stream().map(i -> "?::" + kinds.get(i).pgType + "[]").collect(Collectors.joining(", "));
+    }
+
+    /** {@code schema.table} as two quoted identifiers, as written (no case folding). */
+    private String quotedTable() {
+        String[] parts = table.split("\\.", -1);
+        List<String> quoted = new ArrayList<>();
+        for (String part : parts) {
+            quoted.add(quote(part));
+        }
+        return String.join(".", quoted);
+    }
+
+    static String quote(String identifier) {
+        if (identifier.isEmpty()) {
+            throw new IllegalArgumentException("empty identifier");
+        }
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+}

@@ -1,0 +1,72 @@
+package io.geostream.flink.sink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.List;
+import org.apache.flink.table.types.logical.BigIntType;
+import org.apache.flink.table.types.logical.DoubleType;
+import org.apache.flink.table.types.logical.LocalZonedTimestampType;
+import org.apache.flink.table.types.logical.MapType;
+import org.apache.flink.table.types.logical.TimestampType;
+import org.apache.flink.table.types.logical.VarCharType;
+import org.junit.jupiter.api.Test;
+
+class ArrayUpsertTest {
+    private static final ArrayUpsert POINTS = new ArrayUpsert(
+            "vehicle_points",
+            List.of("vehicle_id", "ts", "lon", "source"),
+            List.of(ColumnKind.TEXT, ColumnKind.TIMESTAMP, ColumnKind.DOUBLE, ColumnKind.TEXT),
+            new int[] {0, 1});
+
+    @Test
+    void upsertIsOneStatementOverOneArrayPerColumn() {
+        assertEquals(
+                "INSERT INTO \"vehicle_points\" (\"vehicle_id\", \"ts\", \"lon\", \"source\") SELECT * FROM "
+                        + "unnest(?::text[], ?::timestamptz[], ?::float8[], ?::text[]) ON CONFLICT (\"vehicle_id\", "
+                        + "\"ts\") DO UPDATE SET \"lon\" = excluded.\"lon\", \"source\" = excluded.\"source\"",
+                POINTS.upsertSql());
+    }
+
+    @Test
+    void deleteBindsTheKeyColumnsOnly() {
+        assertEquals(
+                "DELETE FROM \"vehicle_points\" WHERE (\"vehicle_id\", \"ts\") IN (SELECT * FROM "
+                        + "unnest(?::text[], ?::timestamptz[]))",
+                POINTS.deleteSql());
+    }
+
+    @Test
+    void aTableOfOnlyKeyColumnsDoesNothingOnConflict() {
+        ArrayUpsert keysOnly = new ArrayUpsert(
+                "s.t", List.of("a"), List.of(ColumnKind.BIGINT), new int[] {0});
+        assertEquals(
+                "INSERT INTO \"s\".\"t\" (\"a\") SELECT * FROM unnest(?::int8[]) ON CONFLICT (\"a\") DO NOTHING",
+                keysOnly.upsertSql());
+    }
+
+    @Test
+    void identifiersAreQuoted() {
+        assertEquals("\"we\"\"ird\"", ArrayUpsert.quote("we\"ird"));
+        assertThrows(IllegalArgumentException.class, () -> ArrayUpsert.quote(""));
+    }
+
+    @Test
+    void aPrimaryKeyIsRequired() {
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new ArrayUpsert("t", List.of("a"), List.of(ColumnKind.TEXT), new int[0]));
+    }
+
+    @Test
+    void flinkTypesMapToPostgresArrayTypes() {
+        assertEquals("text", ColumnKind.of(new VarCharType(10)).pgType);
+        assertEquals("float8", ColumnKind.of(new DoubleType()).pgType);
+        assertEquals("int8", ColumnKind.of(new BigIntType()).pgType);
+        assertEquals("timestamptz", ColumnKind.of(new TimestampType(3)).pgType);
+        assertEquals("timestamptz", ColumnKind.of(new LocalZonedTimestampType(3)).pgType);
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ColumnKind.of(new MapType(new VarCharType(1), new VarCharType(1))));
+    }
+}
