@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +65,18 @@ def stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+@contextmanager
+def bench_workdir(prefix: str) -> Iterator[Path]:
+    """A private work directory for a benchmark's servers and logs: removed when the block ends normally,
+    kept (its path printed) when it fails. Mode 755: servers started as root drop privileges and must
+    enter it. Stop the servers inside the block, so they are gone before it is removed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    work.chmod(0o755)
+    try:
+        yield work
+    except BaseException:
+        print(f"logs kept in {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work, ignore_errors=True)

@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, print_table, stop_on_sigterm, tree_cpu_seconds
+from common import ROOT, bench_workdir, print_table, stop_on_sigterm, tree_cpu_seconds
 from store_support import (
     PLAIN_TABLE,
     analyze,
@@ -205,105 +203,104 @@ def main() -> int:
 
     subprocess.run([str(JOB_DIR / "install-local.sh")], check=True)
     flink_python = cache_dir() / "flink-venv" / "bin" / "python"
-    work = Path(tempfile.mkdtemp(prefix="flink-bench-"))
-    work.chmod(0o755)  # PostgreSQL drops root and must enter it
-    kafka = KafkaServer(work / "kafka").start()
-    pg = PostgresServer(work / "postgres", port=free_port())
-    segmenter = None
-    finished = False
-    try:
-        pg.start()
-        ensure_topics(kafka.bootstrap, [PRELOADED_TOPIC])
-        now = datetime.now(UTC)
-        today = day_start(now)
-        conn = pg.connect()
-        ensure_partitions(conn, today - timedelta(days=1), today + timedelta(days=1))
-        create_plain_table(conn)
-        segmenter = start_segmenter(pg.dsn, work / "segmenter.log")
+    with bench_workdir("flink-bench-") as work:
+        kafka = KafkaServer(work / "kafka").start()
+        pg = PostgresServer(work / "postgres", port=free_port())
+        segmenter = None
+        try:
+            pg.start()
+            ensure_topics(kafka.bootstrap, [PRELOADED_TOPIC])
+            now = datetime.now(UTC)
+            today = day_start(now)
+            conn = pg.connect()
+            ensure_partitions(conn, today - timedelta(days=1), today + timedelta(days=1))
+            create_plain_table(conn)
+            segmenter = start_segmenter(pg.dsn, work / "segmenter.log")
 
-        # Both phases land in the last hour, the preloaded history ends 2 h ago at the latest, on its own day.
-        base_ms = int((now - timedelta(hours=1)).timestamp() * 1000)
-        empty_points = round_robin_points("tp-", args.points, args.vehicles, base_ms)
-        buffers = copy_buffers(empty_points, FLUSH_ROWS)
-        copy_before = plain_copy(pg, buffers, len(empty_points))
-        print(f"plain COPY {copy_before:,.0f} points/s", flush=True)
+            # Both phases land in the last hour, the preloaded history ends 2 h ago at the latest, on its
+            # own day.
+            base_ms = int((now - timedelta(hours=1)).timestamp() * 1000)
+            empty_points = round_robin_points("tp-", args.points, args.vehicles, base_ms)
+            buffers = copy_buffers(empty_points, FLUSH_ROWS)
+            copy_before = plain_copy(pg, buffers, len(empty_points))
+            print(f"plain COPY {copy_before:,.0f} points/s", flush=True)
 
-        print("Flink, empty store", flush=True)
-        empty = flink_phase(flink_python, kafka, pg, work, LOCATIONS.name, empty_points, segmenter, job_env)
-        print(f"  {empty['rate']:,.0f} points/s", flush=True)
+            print("Flink, empty store", flush=True)
+            empty = flink_phase(
+                flink_python, kafka, pg, work, LOCATIONS.name, empty_points, segmenter, job_env
+            )
+            print(f"  {empty['rate']:,.0f} points/s", flush=True)
 
-        print(f"preloading {preload_points:,} points", flush=True)
-        history_end = min(today, now - timedelta(hours=2))
-        load_s, _first, _interval = preload(conn, "hist-", args.vehicles, preload_points, history_end)
-        segments_s = 0.0
-        if args.history_segments:
+            print(f"preloading {preload_points:,} points", flush=True)
+            history_end = min(today, now - timedelta(hours=2))
+            load_s, _first, _interval = preload(conn, "hist-", args.vehicles, preload_points, history_end)
+            segments_s = 0.0
+            if args.history_segments:
+                started = time.perf_counter()
+                scalar(conn, "SELECT mark_trajectories_dirty()")
+                scalar(conn, "SELECT segmenter_catch_up()")
+                segments_s = time.perf_counter() - started
+            analyze_s = analyze(conn)
+            # The preload leaves GBs of dirty pages and WAL: written out now, not by the checkpointer while
+            # phase 4 commits (it measured that I/O, not the cost of landing points next to a long history).
             started = time.perf_counter()
-            scalar(conn, "SELECT mark_trajectories_dirty()")
-            scalar(conn, "SELECT segmenter_catch_up()")
-            segments_s = time.perf_counter() - started
-        analyze_s = analyze(conn)
-        # The preload leaves GBs of dirty pages and WAL: written out now, not by the checkpointer while
-        # phase 4 commits (it measured that I/O, not the cost of landing points next to a long history).
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute("CHECKPOINT")
-        checkpoint_s = time.perf_counter() - started
-        stored = scalar(conn, "SELECT count(*) FROM vehicle_points")
-        segments = scalar(conn, "SELECT count(*) FROM vehicle_trajectory_segments")
-        print(
-            f"  {stored:,} points and {segments:,} segments stored: insert {load_s:.0f} s, "
-            f"segments {segments_s:.0f} s, ANALYZE {analyze_s:.0f} s, CHECKPOINT {checkpoint_s:.0f} s",
-            flush=True,
-        )
+            with conn.cursor() as cur:
+                cur.execute("CHECKPOINT")
+            checkpoint_s = time.perf_counter() - started
+            stored = scalar(conn, "SELECT count(*) FROM vehicle_points")
+            segments = scalar(conn, "SELECT count(*) FROM vehicle_trajectory_segments")
+            print(
+                f"  {stored:,} points and {segments:,} segments stored: insert {load_s:.0f} s, "
+                f"segments {segments_s:.0f} s, ANALYZE {analyze_s:.0f} s, CHECKPOINT {checkpoint_s:.0f} s",
+                flush=True,
+            )
 
-        print("Flink, preloaded store", flush=True)
-        preloaded_points = round_robin_points("hist-", args.points, args.vehicles, base_ms + 600_000)
-        preloaded = flink_phase(
-            flink_python, kafka, pg, work, PRELOADED_TOPIC.name, preloaded_points, segmenter, job_env
-        )
-        print(f"  {preloaded['rate']:,.0f} points/s", flush=True)
-        copy_after = plain_copy(pg, buffers, len(empty_points))
-        conn.close()
+            print("Flink, preloaded store", flush=True)
+            preloaded_points = round_robin_points("hist-", args.points, args.vehicles, base_ms + 600_000)
+            preloaded = flink_phase(
+                flink_python, kafka, pg, work, PRELOADED_TOPIC.name, preloaded_points, segmenter, job_env
+            )
+            print(f"  {preloaded['rate']:,.0f} points/s", flush=True)
+            copy_after = plain_copy(pg, buffers, len(empty_points))
+            conn.close()
 
-        copy_rate = (copy_before + copy_after) / 2
-        cost_ratio = empty["rate"] / preloaded["rate"]
-        rows = [
-            ("plain COPY, before / after", f"{copy_before:,.0f} / {copy_after:,.0f} points/s"),
-            ("flink, empty store", f"{empty['rate']:,.0f} points/s"),
-            ("flink, preloaded store", f"{preloaded['rate']:,.0f} points/s ({stored:,} points stored)"),
-            ("first row after job start", f"{empty['first_row_s']:.0f} s / {preloaded['first_row_s']:.0f} s"),
-            (
-                "CPU cores while landing, job / PostgreSQL",
-                f"empty {empty['flink_cores']:.2f} / {empty['postgres_cores']:.2f}, "
-                f"preloaded {preloaded['flink_cores']:.2f} / {preloaded['postgres_cores']:.2f}",
-            ),
-            (
-                "segmenter caught up after last row",
-                f"{empty['catch_up_s']:.1f} s / {preloaded['catch_up_s']:.1f} s",
-            ),
-        ]
-        print_table(
-            f"Kafka -> MobilityDB, job settings {job_env or 'default'}, {args.points:,} points per phase, "
-            f"{args.vehicles} vehicles, flush {FLUSH_ROWS}",
-            rows,
-        )
-        print(f"ratio flink / plain COPY  {empty['rate'] / copy_rate:.2f}   (target >= 0.50; was 0.20)")
-        print(f"ratio flink preloaded / plain COPY  {preloaded['rate'] / copy_rate:.2f}")
-        print(
-            f"cost per point preloaded / empty  {cost_ratio:.2f}   (target <= 1.20; "
-            f"{1e6 / empty['rate']:.1f} us vs {1e6 / preloaded['rate']:.1f} us)"
-        )
-        finished = True
-        return 0
-    finally:
-        if segmenter is not None:
-            segmenter.stop()
-        pg.destroy()
-        kafka.stop()
-        if finished:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"logs kept in {work}", file=sys.stderr)
+            copy_rate = (copy_before + copy_after) / 2
+            cost_ratio = empty["rate"] / preloaded["rate"]
+            rows = [
+                ("plain COPY, before / after", f"{copy_before:,.0f} / {copy_after:,.0f} points/s"),
+                ("flink, empty store", f"{empty['rate']:,.0f} points/s"),
+                ("flink, preloaded store", f"{preloaded['rate']:,.0f} points/s ({stored:,} points stored)"),
+                (
+                    "first row after job start",
+                    f"{empty['first_row_s']:.0f} s / {preloaded['first_row_s']:.0f} s",
+                ),
+                (
+                    "CPU cores while landing, job / PostgreSQL",
+                    f"empty {empty['flink_cores']:.2f} / {empty['postgres_cores']:.2f}, "
+                    f"preloaded {preloaded['flink_cores']:.2f} / {preloaded['postgres_cores']:.2f}",
+                ),
+                (
+                    "segmenter caught up after last row",
+                    f"{empty['catch_up_s']:.1f} s / {preloaded['catch_up_s']:.1f} s",
+                ),
+            ]
+            print_table(
+                f"Kafka -> MobilityDB, job settings {job_env or 'default'}, "
+                f"{args.points:,} points per phase, {args.vehicles} vehicles, flush {FLUSH_ROWS}",
+                rows,
+            )
+            print(f"ratio flink / plain COPY  {empty['rate'] / copy_rate:.2f}   (target >= 0.50; was 0.20)")
+            print(f"ratio flink preloaded / plain COPY  {preloaded['rate'] / copy_rate:.2f}")
+            print(
+                f"cost per point preloaded / empty  {cost_ratio:.2f}   (target <= 1.20; "
+                f"{1e6 / empty['rate']:.1f} us vs {1e6 / preloaded['rate']:.1f} us)"
+            )
+            return 0
+        finally:
+            if segmenter is not None:
+                segmenter.stop()
+            pg.destroy()
+            kafka.stop()
 
 
 if __name__ == "__main__":

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, print_table, stop_on_sigterm, tree_cpu_seconds
+from common import ROOT, bench_workdir, print_table, stop_on_sigterm, tree_cpu_seconds
 from store_support import produce_points, round_robin_points
 
 from geostream.kafka import ensure_topics
@@ -149,58 +147,52 @@ def main() -> int:
     job_dirs = [d.resolve() for d in (args.job_dir or [JOB_DIR])]
     subprocess.run([str(JOB_DIR / "install-local.sh")], check=True)
     flink_python = cache_dir() / "flink-venv" / "bin" / "python"
-    work = Path(tempfile.mkdtemp(prefix="flink-parse-bench-"))
-    kafka = KafkaServer(work / "kafka").start()
-    finished = False
-    try:
-        base_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
-        topics = {"warmup": "bench_parse_warmup", "main": "bench_parse_main"}
-        ensure_topics(
-            kafka.bootstrap,
-            [
-                Topic(t, LOCATIONS.partitions, DAY_MS, key="vehicle id")
-                for t in [*topics.values(), "bench_parse_live"]
-            ],
-        )
-        for name, prefix, count in (("warmup", "pw-", args.warmup), ("main", "pm-", args.points)):
-            points = round_robin_points(prefix, count, args.vehicles, base_ms)
-            produce_points(kafka.bootstrap, topics[name], points, "flink-parse-bench")
-        extra = args.points - args.warmup
-        rows = []
-        for round_ in range(1, args.rounds + 1):
-            for job_dir in job_dirs:
-                run_dir = work / f"run-{round_}-{job_dirs.index(job_dir)}"
-                run_dir.mkdir()
-                load = os.getloadavg()[0]
-                # The first execution in a JVM is slow (class loading, JIT): run the small topic twice.
-                sequence = [topics["warmup"], topics["warmup"], topics["main"]]
-                phases = run_version(
-                    flink_python, job_dir, kafka.bootstrap, sequence, run_dir, args.keep_sink
-                )
-                (warm_s, warm_cpu), (main_s, main_cpu) = phases[1], phases[2]
-                rate = extra / (main_s - warm_s)
-                per_core = extra / (main_cpu - warm_cpu)
-                cores = (main_cpu - warm_cpu) / (main_s - warm_s)
-                line = (
-                    f"{rate:,.0f} points/s, {per_core:,.0f} points/core-s, cores {cores:.2f} (runs: "
-                    f"{args.warmup:,} in {warm_s:.1f} s / {warm_cpu:.1f} CPU-s, {args.points:,} in "
-                    f"{main_s:.1f} s / {main_cpu:.1f} CPU-s; load {load:.1f} -> {os.getloadavg()[0]:.1f})"
-                )
-                print(f"round {round_}, {job_dir}: {line}", flush=True)
-                rows.append((f"{round_}: {job_dir}", line))
-        print_table(
-            f"parse + validation (sinks blackhole but {args.keep_sink or 'none'}), {args.points:,} points, "
-            f"{args.vehicles} vehicles",
-            rows,
-        )
-        finished = True
-        return 0
-    finally:
-        kafka.stop()
-        if finished:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"logs kept in {work}", file=sys.stderr)
+    with bench_workdir("flink-parse-bench-") as work:
+        kafka = KafkaServer(work / "kafka").start()
+        try:
+            base_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
+            topics = {"warmup": "bench_parse_warmup", "main": "bench_parse_main"}
+            ensure_topics(
+                kafka.bootstrap,
+                [
+                    Topic(t, LOCATIONS.partitions, DAY_MS, key="vehicle id")
+                    for t in [*topics.values(), "bench_parse_live"]
+                ],
+            )
+            for name, prefix, count in (("warmup", "pw-", args.warmup), ("main", "pm-", args.points)):
+                points = round_robin_points(prefix, count, args.vehicles, base_ms)
+                produce_points(kafka.bootstrap, topics[name], points, "flink-parse-bench")
+            extra = args.points - args.warmup
+            rows = []
+            for round_ in range(1, args.rounds + 1):
+                for job_dir in job_dirs:
+                    run_dir = work / f"run-{round_}-{job_dirs.index(job_dir)}"
+                    run_dir.mkdir()
+                    load = os.getloadavg()[0]
+                    # The first execution in a JVM is slow (class loading, JIT): run the small topic twice.
+                    sequence = [topics["warmup"], topics["warmup"], topics["main"]]
+                    phases = run_version(
+                        flink_python, job_dir, kafka.bootstrap, sequence, run_dir, args.keep_sink
+                    )
+                    (warm_s, warm_cpu), (main_s, main_cpu) = phases[1], phases[2]
+                    rate = extra / (main_s - warm_s)
+                    per_core = extra / (main_cpu - warm_cpu)
+                    cores = (main_cpu - warm_cpu) / (main_s - warm_s)
+                    line = (
+                        f"{rate:,.0f} points/s, {per_core:,.0f} points/core-s, cores {cores:.2f} (runs: "
+                        f"{args.warmup:,} in {warm_s:.1f} s / {warm_cpu:.1f} CPU-s, {args.points:,} in "
+                        f"{main_s:.1f} s / {main_cpu:.1f} CPU-s; load {load:.1f} -> {os.getloadavg()[0]:.1f})"
+                    )
+                    print(f"round {round_}, {job_dir}: {line}", flush=True)
+                    rows.append((f"{round_}: {job_dir}", line))
+            print_table(
+                f"parse + validation (sinks blackhole but {args.keep_sink or 'none'}), "
+                f"{args.points:,} points, {args.vehicles} vehicles",
+                rows,
+            )
+            return 0
+        finally:
+            kafka.stop()
 
 
 if __name__ == "__main__":

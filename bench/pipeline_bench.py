@@ -33,9 +33,7 @@ import argparse
 import http.client
 import multiprocessing as mp
 import queue
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -45,7 +43,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import psutil
-from common import ROOT, percentile, print_table, stop_on_sigterm
+from common import ROOT, bench_workdir, percentile, print_table, stop_on_sigterm
 
 from localservers import free_port
 from localservers.postgres import _postmaster_pid
@@ -603,18 +601,9 @@ def main() -> int:
     parser.add_argument("--all-steps", action="store_true", help="do not stop at the first failing step")
     args = parser.parse_args()
     stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
-    work.chmod(0o755)  # servers started as root drop privileges (mosquitto, postgres) and must enter it
-    finished = False
-    try:
+    with bench_workdir("pipeline-bench-") as work:
         run(args, work)
-        finished = True
         return 0
-    finally:
-        if finished:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"logs kept in {work}", file=sys.stderr)
 
 
 if __name__ == "__main__":

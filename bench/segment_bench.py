@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import print_table, stop_on_sigterm
+from common import bench_workdir, print_table, stop_on_sigterm
 from store_support import (
     copy_batches,
     copy_buffers,
@@ -253,21 +251,14 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=5000, help="rows per transaction (the sink's flush)")
     args = parser.parse_args()
     stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="segment-bench-"))
-    work.chmod(0o755)  # PostgreSQL drops root and must enter it
-    pg = PostgresServer(work / "postgres", port=free_port())
-    finished = False
-    try:
-        pg.start()
-        run(pg, args, work)
-        finished = True
-        return 0
-    finally:
-        pg.destroy()
-        if finished:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"logs kept in {work}", file=sys.stderr)
+    with bench_workdir("segment-bench-") as work:
+        pg = PostgresServer(work / "postgres", port=free_port())
+        try:
+            pg.start()
+            run(pg, args, work)
+            return 0
+        finally:
+            pg.destroy()
 
 
 if __name__ == "__main__":
