@@ -3,8 +3,8 @@
     python bench/flink_bench.py [--points 300000] [--vehicles 1000] [--preload 10000000 | --quick]
 
 Real servers on free ports (Apache Kafka; PostgreSQL + MobilityDB with the repository's sql/), the job
-(services/flink-job/locations_job.py) on a local MiniCluster with its settings, the JDBC sink in 2 tasks
-(``--parallelism`` / ``--sink-parallelism`` change that), and the segmenter
+(services/flink-job/locations_job.py) on a local MiniCluster with its own settings (``--parallelism`` /
+``--sink-parallelism`` / ``--job-env NAME=VALUE`` change them), and the segmenter
 (services/segmenter) running next to it as in production:
 
 1. plain COPY (the physical limit here): the same N points COPYed in batches of the sink's flush size,
@@ -130,11 +130,12 @@ def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], s
     started = time.monotonic()
     job = start_job(flink_python, kafka, pg, work, topic, job_env)
     try:
-        samples = []  # (time, rows, CPU seconds of the job's processes, of PostgreSQL's)
+        samples = []  # (time, rows, CPU seconds of the job's processes, of PostgreSQL's, of the broker's)
         postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
         while True:
             n = landed(conn, prefix, since)
-            samples.append((time.monotonic(), n, tree_cpu_seconds(job.pid), tree_cpu_seconds(postmaster)))
+            cpu = [tree_cpu_seconds(pid) for pid in (job.pid, postmaster, kafka.process.pid)]
+            samples.append((time.monotonic(), n, *cpu))
             if n >= len(points):
                 break
             if job.poll() is not None:
@@ -151,6 +152,7 @@ def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], s
         "rate": sustained_rate(samples, len(points)),
         "flink_cores": cores_used(samples, len(points), 2),
         "postgres_cores": cores_used(samples, len(points), 3),
+        "broker_cores": cores_used(samples, len(points), 4),
         "first_row_s": first_row - started,
         "all_rows_s": samples[-1][0] - started,
         "catch_up_s": catch_up,
@@ -186,8 +188,15 @@ def main() -> int:
     parser.add_argument(
         "--sink-parallelism",
         type=int,
-        default=2,
-        help="JDBC_SINK_PARALLELISM (default 2: the decoupled sink; the job's own default is 1, chained)",
+        help="JDBC_SINK_PARALLELISM (default: the job's own, 1: the sink chained to the parser, writing on "
+        "its own thread; 2: in tasks of their own behind a keyed shuffle)",
+    )
+    parser.add_argument(
+        "--job-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another setting of the job (repeatable), e.g. LIVE_FEED_LINGER_MS=100",
     )
     args = parser.parse_args()
     stop_on_sigterm()
@@ -199,6 +208,11 @@ def main() -> int:
         )
         if value is not None
     }
+    for setting in args.job_env:
+        name, separator, value = setting.partition("=")
+        if not separator:
+            parser.error(f"--job-env takes NAME=VALUE, not {setting!r}")
+        job_env[name] = value
     preload_points = 1_000_000 if args.quick else args.preload
 
     subprocess.run([str(JOB_DIR / "install-local.sh")], check=True)
@@ -275,9 +289,15 @@ def main() -> int:
                     f"{empty['first_row_s']:.0f} s / {preloaded['first_row_s']:.0f} s",
                 ),
                 (
-                    "CPU cores while landing, job / PostgreSQL",
-                    f"empty {empty['flink_cores']:.2f} / {empty['postgres_cores']:.2f}, "
-                    f"preloaded {preloaded['flink_cores']:.2f} / {preloaded['postgres_cores']:.2f}",
+                    "CPU cores while landing, job / PostgreSQL / Kafka",
+                    f"empty {empty['flink_cores']:.2f} / {empty['postgres_cores']:.2f} / "
+                    f"{empty['broker_cores']:.2f}, preloaded {preloaded['flink_cores']:.2f} / "
+                    f"{preloaded['postgres_cores']:.2f} / {preloaded['broker_cores']:.2f}",
+                ),
+                (
+                    "job CPU per point, empty / preloaded",
+                    f"{1e6 * empty['flink_cores'] / empty['rate']:.1f} / "
+                    f"{1e6 * preloaded['flink_cores'] / preloaded['rate']:.1f} us",
                 ),
                 (
                     "segmenter caught up after last row",

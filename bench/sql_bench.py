@@ -9,7 +9,10 @@ rows, like the Flink JDBC sink. "upsert x1000": one multi-row INSERT ... ON CONF
 batch (execute_values style, pre-rendered); "upsert x128": the batch as statements of at most 128
 rows, as pgjdbc's reWriteBatchedInserts sends it (128, ..., 64, 32, 8); "arrays x1000": the same
 upsert fed by one array literal per column (unnest), which costs next to nothing to parse, like
-bound parameters; "replay": the same batches again (all conflicts, nothing changes). After the last run
+bound parameters; "no triggers": the same with the dirty-log triggers disabled (their share);
+"skip-unchanged": the arrays with ``WHERE (target.cols) IS DISTINCT FROM (excluded.cols)`` (the
+geostream-points sink's statement); "replay": the same batches again (all conflicts, nothing changes),
+as plain upserts and skipping unchanged rows. After the last run
 of each scenario, ``segmenter_catch_up()`` builds the trajectories the writes left to the segmenter, timed
 (the work the old synchronous triggers did inside the writer's transaction).
 """
@@ -31,10 +34,24 @@ import common  # noqa: F401  (puts scripts/ and services/ on sys.path)
 import psycopg2
 
 COLUMNS = "vehicle_id, ts, lon, lat, speed, heading, alt, accuracy, battery, source"
+UPDATED = "lon, lat, speed, heading, alt, accuracy, battery, source"
 UPSERT = (
-    f"INSERT INTO {{table}} ({COLUMNS}) VALUES %s ON CONFLICT (vehicle_id, ts) DO UPDATE SET "
-    "lon = excluded.lon, lat = excluded.lat, speed = excluded.speed, heading = excluded.heading, "
-    "alt = excluded.alt, accuracy = excluded.accuracy, battery = excluded.battery, source = excluded.source"
+    f"INSERT INTO {{table}} AS target ({COLUMNS}) VALUES %s ON CONFLICT (vehicle_id, ts) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in UPDATED.split(", "))
+)
+# What the geostream-points sink sends since issue 13's replay change: a row that would not change is
+# not written (no new row version, nothing in the update trigger's transition tables).
+SKIP_UNCHANGED = (
+    " WHERE ("
+    + ", ".join(f"target.{c}" for c in UPDATED.split(", "))
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"excluded.{c}" for c in UPDATED.split(", "))
+    + ")"
+)
+POINT_TRIGGERS = (
+    "vehicle_points_trajectory_insert",
+    "vehicle_points_trajectory_update",
+    "vehicle_points_trajectory_delete",
 )
 BATCH = 1000
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -85,14 +102,14 @@ def statements(conn, table: str, rows: list, statement_rows: int) -> list[list[b
     return rendered
 
 
-def array_statements(conn, table: str, rows: list) -> list[list[bytes]]:
+def array_statements(conn, table: str, rows: list, skip_unchanged: bool = False) -> list[list[bytes]]:
     """One statement per batch with one array literal per column (INSERT ... SELECT FROM unnest):
     parsed in no time, like a prepared statement's binds, so the figure isolates the server's work."""
     select = (
         "SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[], "
         "%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s::text[])"
     )
-    sql = UPSERT.format(table=table).replace("VALUES %s", select)
+    sql = UPSERT.format(table=table).replace("VALUES %s", select) + (SKIP_UNCHANGED if skip_unchanged else "")
 
     def literal(values: list) -> str:
         return "{" + ",".join("NULL" if v is None else f'"{v}"' for v in values) + "}"
@@ -104,9 +121,9 @@ def array_statements(conn, table: str, rows: list) -> list[list[bytes]]:
         ]
 
 
-def run_upsert(conn, table: str, rows: list, statement_rows: int) -> float:
+def run_upsert(conn, table: str, rows: list, statement_rows: int, skip_unchanged: bool = False) -> float:
     if statement_rows == 0:
-        rendered = array_statements(conn, table, rows)
+        rendered = array_statements(conn, table, rows, skip_unchanged)
     else:
         rendered = statements(conn, table, rows, statement_rows)
     start = time.perf_counter()
@@ -126,6 +143,16 @@ def run_copy(conn, table: str, rows: list) -> float:
             cur.copy_expert(f"COPY {table} ({COLUMNS}) FROM STDIN", io.StringIO(text))
             conn.commit()
     return time.perf_counter() - start
+
+
+def set_point_triggers(conn, enabled: bool) -> None:
+    """The dirty-log triggers on or off (off: what the upsert costs without them; ALTER TABLE on the
+    partitioned table reaches every partition)."""
+    action = "ENABLE" if enabled else "DISABLE"
+    with conn.cursor() as cur:
+        for trigger in POINT_TRIGGERS:
+            cur.execute(f"ALTER TABLE vehicle_points {action} TRIGGER {trigger}")
+    conn.commit()
 
 
 def reset(conn) -> None:
@@ -173,13 +200,16 @@ def bench(dsn: str, points: int, repeat: int) -> None:
         ("many vehicles (2000 x 1/min)", dict(vehicles=2000, interval_s=60.0, late_share=0.0)),
         ("few vehicles, 5% 15 min late", dict(vehicles=5, interval_s=1.0, late_share=0.05)),
     ]
+    # (label, table, rows per statement: None COPY, 0 arrays; skip unchanged rows; triggers on)
     variants = [
-        ("COPY, plain table", "bench_plain_points", None),
-        ("upsert x1000, plain table", "bench_plain_points", BATCH),
-        ("upsert x1000, vehicle_points", "vehicle_points", BATCH),
-        ("upsert x128, vehicle_points", "vehicle_points", 128),
-        ("arrays x1000, plain table", "bench_plain_points", 0),
-        ("arrays x1000, vehicle_points", "vehicle_points", 0),
+        ("COPY, plain table", "bench_plain_points", None, False, True),
+        ("upsert x1000, plain table", "bench_plain_points", BATCH, False, True),
+        ("upsert x1000, vehicle_points", "vehicle_points", BATCH, False, True),
+        ("upsert x128, vehicle_points", "vehicle_points", 128, False, True),
+        ("arrays x1000, plain table", "bench_plain_points", 0, False, True),
+        ("arrays x1000, vp, no triggers", "vehicle_points", 0, False, False),
+        ("arrays x1000, vehicle_points", "vehicle_points", 0, False, True),
+        ("arrays x1000 skip-unchanged, vp", "vehicle_points", 0, True, True),
     ]
     print(f"{points} points per scenario, batches of {BATCH} rows, one transaction per batch; "
           f"best and median of {repeat} runs")  # fmt: skip
@@ -188,15 +218,27 @@ def bench(dsn: str, points: int, repeat: int) -> None:
         rows = make_points(vehicles, points // vehicles, spec["interval_s"], spec["late_share"])
         results: dict[str, list[float]] = {}
         for _ in range(repeat):
-            for label, table, statement_rows in variants:
+            for label, table, statement_rows, skip_unchanged, triggers in variants:
                 reset(conn)
-                if statement_rows is None:
-                    seconds = run_copy(conn, table, rows)
-                else:
-                    seconds = run_upsert(conn, table, rows, statement_rows)
+                if not triggers:
+                    set_point_triggers(conn, False)
+                try:
+                    if statement_rows is None:
+                        seconds = run_copy(conn, table, rows)
+                    else:
+                        seconds = run_upsert(conn, table, rows, statement_rows, skip_unchanged)
+                finally:
+                    if not triggers:
+                        set_point_triggers(conn, True)
                 results.setdefault(label, []).append(seconds)
+            # Replays of the last variant's rows (every row conflicts, nothing changes): as the JDBC
+            # connector and the sink before the change sent them (every row rewritten), and the sink's
+            # statement now (unchanged rows skipped).
             results.setdefault("replay x1000, vehicle_points", []).append(
                 run_upsert(conn, "vehicle_points", rows, BATCH)
+            )
+            results.setdefault("replay arrays skip-unchanged, vp", []).append(
+                run_upsert(conn, "vehicle_points", rows, 0, skip_unchanged=True)
             )
         print(f"\n{name}: {len(rows)} points; after the last run: {check(conn, rows)}")
         for label, runs in results.items():

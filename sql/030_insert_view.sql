@@ -35,7 +35,8 @@ BEGIN
         FROM unnest(instants(NEW.tgeogpoint)) AS i(inst)
     ) AS x
     ORDER BY x.ts
-    ON CONFLICT (vehicle_id, ts) DO UPDATE SET lon = excluded.lon, lat = excluded.lat;
+    ON CONFLICT (vehicle_id, ts) DO UPDATE SET lon = excluded.lon, lat = excluded.lat
+        WHERE (vehicle_points.lon, vehicle_points.lat) IS DISTINCT FROM (excluded.lon, excluded.lat);
     RETURN NEW;
 END
 $$;

@@ -68,6 +68,9 @@ class Settings:
     parallelism: int
     jdbc_sink_parallelism: int
     points_sink: str
+    live_feed_linger_ms: int
+    live_feed_batch_bytes: int
+    live_feed_compression: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -94,6 +97,9 @@ class Settings:
             parallelism=env_int("FLINK_PARALLELISM", 1, 1),
             jdbc_sink_parallelism=env_int("JDBC_SINK_PARALLELISM", 1, 1),
             points_sink=points_sink_connector(env("POINTS_SINK") or POINTS_SINKS[0]),
+            live_feed_linger_ms=env_int("LIVE_FEED_LINGER_MS", LIVE_FEED_LINGER_MS),
+            live_feed_batch_bytes=env_int("LIVE_FEED_BATCH_BYTES", LIVE_FEED_BATCH_BYTES, 1024),
+            live_feed_compression=live_feed_compression(env("LIVE_FEED_COMPRESSION") or "lz4"),
         )
 
     def public(self) -> dict[str, object]:
@@ -232,10 +238,31 @@ def with_batched_inserts(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "reWriteBatchedInserts=true"
 
 
+# The live feed's producer: every valid point is one record, so its batching decides how many requests the
+# job's producer thread and the broker handle per point. Larger lz4 batches measured fewer job and broker
+# CPU per point than 20 ms / 16 kB uncompressed (bench/README.md); the 100 ms wait is one frame of ws-relay
+# (RELAY_FRAME_INTERVAL_MS), which reads lz4 like the other producers' batches.
+LIVE_FEED_LINGER_MS = 100
+LIVE_FEED_BATCH_BYTES = 262144
+LIVE_FEED_COMPRESSIONS = ("lz4", "none", "zstd", "snappy", "gzip")
+
+
+def live_feed_compression(name: str) -> str:
+    if name not in LIVE_FEED_COMPRESSIONS:
+        choices = ", ".join(LIVE_FEED_COMPRESSIONS)
+        raise ValueError(f"LIVE_FEED_COMPRESSION must be one of {choices}, not {name!r}")
+    return name
+
+
 def websocket_sink_ddl(s: Settings) -> str:
     options = kafka_sink_options(s.websocket_topic, s.kafka_brokers, s.group_id)
     # Keyed by vehicle id: Kafka's default partitioner (murmur2) keeps each vehicle's order.
     options.update({"key.format": "raw", "key.fields": "vehicle_id", "value.fields-include": "ALL"})
+    options.update({
+        "properties.linger.ms": str(s.live_feed_linger_ms),
+        "properties.batch.size": str(s.live_feed_batch_bytes),
+        "properties.compression.type": s.live_feed_compression,
+    })  # fmt: skip
     return f"""
 CREATE TEMPORARY TABLE websocket_sink (
   vehicle_id STRING,

@@ -4,8 +4,9 @@ real MobilityDB.
 Its JUnit cases (buffer: one row per key, the last wins; flush at max rows, at the interval, on checkpoint;
 retries, then failure) run with the rest of the module's in test_parse_location.py. A small PyFlink
 program writes rows through the sink into the real vehicle_points: duplicates in one batch and across
-batches, values an array literal must escape, NULLs, a conflict with a stored row, and a table that does
-not exist (the job must fail after its retries, not drop the batch).
+batches, values an array literal must escape, NULLs, a conflict with a stored row, a replay of a stored row
+(not written again) next to a correction, and a table that does not exist (the job must fail after its
+retries, not drop the batch; the writer thread's failure reaches the task).
 """
 
 from __future__ import annotations
@@ -74,19 +75,37 @@ run("one_row_batches", "vehicle_points", 1, [
     (p + "stored", t0, 9.0, 9.0, *none, "new"),
     (p + "b", t0, 3.0, 3.0, *none, "3"),
 ])
+run("replay", "vehicle_points", 10, [
+    (p + "same", t0, 1.0, 2.0, *none, "same"),   # as stored: not written again
+    (p + "moved", t0, 4.0, 4.0, *none, "moved"),  # a correction: written
+])
 run("missing_table", "no_such_table", 10, [(p + "c", t0, 1.0, 1.0, *none, "x")], retries=1)
 """
 
 
-@pytest.fixture(scope="module")
-def sink_runs(flink_python, postgres, tmp_path_factory):
-    """The program above run once; returns (prefix, {run: outcome})."""
-    prefix = f"ps-{uuid.uuid4().hex[:6]}-"
+def row_versions(postgres, prefix: str) -> dict[str, str]:
+    """xmin of each stored row: it changes when the row is written again."""
     with postgres.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) VALUES (%s, %s, 0, 0, 'old')",
-            (prefix + "stored", T0.replace(tzinfo=UTC)),
+            "SELECT vehicle_id, xmin::text FROM vehicle_points WHERE vehicle_id LIKE %s", (prefix + "%",)
         )
+        return {vehicle[len(prefix) :]: xmin for vehicle, xmin in cur.fetchall()}
+
+
+@pytest.fixture(scope="module")
+def sink_runs(flink_python, postgres, tmp_path_factory):
+    """The program above run once; returns (prefix, {run: outcome}, the rows' xmin before it ran)."""
+    prefix = f"ps-{uuid.uuid4().hex[:6]}-"
+    with postgres.connect() as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) VALUES (%s, %s, %s, %s, %s)",
+            [
+                (prefix + "stored", T0.replace(tzinfo=UTC), 0, 0, "old"),
+                (prefix + "same", T0.replace(tzinfo=UTC), 1.0, 2.0, "same"),
+                (prefix + "moved", T0.replace(tzinfo=UTC), 3.0, 3.0, "moved"),
+            ],
+        )
+    before = row_versions(postgres, prefix)
     work = tmp_path_factory.mktemp("points-sink")
     config = {
         "url": postgres.jdbc_url,
@@ -110,7 +129,7 @@ def sink_runs(flink_python, postgres, tmp_path_factory):
         if line.startswith("{"):
             outcome = json.loads(line)
             outcomes[outcome["run"]] = outcome
-    return prefix, outcomes
+    return prefix, outcomes, before
 
 
 def stored(postgres, prefix: str) -> dict[str, tuple]:
@@ -125,7 +144,7 @@ def stored(postgres, prefix: str) -> dict[str, tuple]:
 
 
 def test_one_batch_keeps_the_last_row_of_a_key_and_every_value_as_sent(sink_runs, postgres):
-    prefix, outcomes = sink_runs
+    prefix, outcomes, _ = sink_runs
     assert outcomes["one_batch"]["ok"], outcomes
     rows = stored(postgres, prefix)
     n = None
@@ -136,15 +155,28 @@ def test_one_batch_keeps_the_last_row_of_a_key_and_every_value_as_sent(sink_runs
 
 
 def test_batches_of_one_row_end_with_the_last_write_and_update_a_stored_row(sink_runs, postgres):
-    prefix, outcomes = sink_runs
+    prefix, outcomes, _ = sink_runs
     assert outcomes["one_row_batches"]["ok"], outcomes
     rows = stored(postgres, prefix)
     assert rows["b"][1:3] == (3.0, 3.0) and rows["b"][-1] == "3"
     assert rows["stored"][1:3] == (9.0, 9.0) and rows["stored"][-1] == "new"
 
 
+def test_a_replayed_row_that_would_not_change_is_not_written_again(sink_runs, postgres):
+    """ON CONFLICT ... DO UPDATE ... WHERE (stored) IS DISTINCT FROM (excluded): a replay after a restart
+    costs a lookup, not a new row version; a correction is still written (and so seen by the trigger)."""
+    prefix, outcomes, before = sink_runs
+    assert outcomes["replay"]["ok"], outcomes
+    after = row_versions(postgres, prefix)
+    assert after["same"] == before["same"]
+    assert after["moved"] != before["moved"]
+    rows = stored(postgres, prefix)
+    assert rows["same"][1:3] == (1.0, 2.0) and rows["same"][-1] == "same"
+    assert rows["moved"][1:3] == (4.0, 4.0)
+
+
 def test_a_batch_that_keeps_failing_fails_the_job_after_its_retries(sink_runs, postgres):
-    prefix, outcomes = sink_runs
+    prefix, outcomes, _ = sink_runs
     outcome = outcomes["missing_table"]
     assert not outcome["ok"]
     assert "geostream-points sink: writing 1 rows failed after 1 retries" in outcome["error"], outcome[
@@ -190,3 +222,17 @@ def test_an_unknown_points_sink_is_refused():
     with pytest.raises(ValueError, match="POINTS_SINK"):
         locations_job.points_sink_connector("kafka")
     assert locations_job.points_sink_connector("jdbc") == "jdbc"
+
+
+def test_the_live_feed_producer_batches_and_compresses_as_configured(monkeypatch):
+    settings = locations_job.Settings.from_env()
+    ddl = locations_job.websocket_sink_ddl(settings)
+    assert "'properties.linger.ms' = '100'" in ddl
+    assert "'properties.batch.size' = '262144'" in ddl
+    assert "'properties.compression.type' = 'lz4'" in ddl
+    monkeypatch.setenv("LIVE_FEED_COMPRESSION", "none")
+    monkeypatch.setenv("LIVE_FEED_LINGER_MS", "20")
+    ddl = locations_job.websocket_sink_ddl(locations_job.Settings.from_env())
+    assert "'properties.compression.type' = 'none'" in ddl and "'properties.linger.ms' = '20'" in ddl
+    with pytest.raises(ValueError, match="LIVE_FEED_COMPRESSION"):
+        locations_job.live_feed_compression("brotli")

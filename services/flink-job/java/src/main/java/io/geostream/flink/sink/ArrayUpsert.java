@@ -13,6 +13,8 @@ import java.util.stream.IntStream;
  */
 final class ArrayUpsert implements Serializable {
     private static final long serialVersionUID = 1L;
+    /** The alias of the table in the upsert (its stored row, against {@code excluded}). */
+    private static final String TARGET = "\"target\"";
 
     final String table;
     final List<String> columns;
@@ -32,18 +34,30 @@ final class ArrayUpsert implements Serializable {
         this.keyIndexes = keyIndexes.clone();
     }
 
-    /** {@code INSERT INTO t (cols) SELECT * FROM unnest(?::type[], ...) ON CONFLICT (key) DO UPDATE SET ...}. */
+    /**
+     * {@code INSERT INTO t AS target (cols) SELECT * FROM unnest(?::type[], ...) ON CONFLICT (key) DO UPDATE SET
+     * ... WHERE (target.cols) IS DISTINCT FROM (excluded.cols)}: a row that would not change is not written
+     * (no new row version, no index entries, nothing for the update trigger), so a replay after a restart
+     * costs a lookup per row, not a write.
+     */
     String upsertSql() {
         List<Integer> all = IntStream.range(0, columns.size()).boxed().collect(Collectors.toList());
         List<String> updates = new ArrayList<>();
+        List<String> stored = new ArrayList<>();
+        List<String> incoming = new ArrayList<>();
         for (int i : all) {
             if (!isKey(i)) {
                 String column = quote(columns.get(i));
                 updates.add(column + " = excluded." + column);
+                stored.add(TARGET + "." + column);
+                incoming.add("excluded." + column);
             }
         }
-        String onConflict = updates.isEmpty() ? "DO NOTHING" : "DO UPDATE SET " + String.join(", ", updates);
-        return "INSERT INTO " + quotedTable() + " (" + columnList(all) + ") SELECT * FROM unnest("
+        String onConflict = updates.isEmpty()
+                ? "DO NOTHING"
+                : "DO UPDATE SET " + String.join(", ", updates) + " WHERE (" + String.join(", ", stored)
+                        + ") IS DISTINCT FROM (" + String.join(", ", incoming) + ")";
+        return "INSERT INTO " + quotedTable() + " AS " + TARGET + " (" + columnList(all) + ") SELECT * FROM unnest("
                 + arrayParameters(all) + ") ON CONFLICT (" + columnList(keys()) + ") " + onConflict;
     }
 

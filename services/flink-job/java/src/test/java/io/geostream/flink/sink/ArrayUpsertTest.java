@@ -3,7 +3,12 @@ package io.geostream.flink.sink;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.apache.flink.table.types.logical.BigIntType;
 import org.apache.flink.table.types.logical.DoubleType;
 import org.apache.flink.table.types.logical.LocalZonedTimestampType;
@@ -22,9 +27,11 @@ class ArrayUpsertTest {
     @Test
     void upsertIsOneStatementOverOneArrayPerColumn() {
         assertEquals(
-                "INSERT INTO \"vehicle_points\" (\"vehicle_id\", \"ts\", \"lon\", \"source\") SELECT * FROM "
-                        + "unnest(?::text[], ?::timestamptz[], ?::float8[], ?::text[]) ON CONFLICT (\"vehicle_id\", "
-                        + "\"ts\") DO UPDATE SET \"lon\" = excluded.\"lon\", \"source\" = excluded.\"source\"",
+                "INSERT INTO \"vehicle_points\" AS \"target\" (\"vehicle_id\", \"ts\", \"lon\", \"source\") "
+                        + "SELECT * FROM unnest(?::text[], ?::timestamptz[], ?::float8[], ?::text[]) ON CONFLICT "
+                        + "(\"vehicle_id\", \"ts\") DO UPDATE SET \"lon\" = excluded.\"lon\", \"source\" = "
+                        + "excluded.\"source\" WHERE (\"target\".\"lon\", \"target\".\"source\") IS DISTINCT FROM "
+                        + "(excluded.\"lon\", excluded.\"source\")",
                 POINTS.upsertSql());
     }
 
@@ -41,7 +48,7 @@ class ArrayUpsertTest {
         ArrayUpsert keysOnly = new ArrayUpsert(
                 "s.t", List.of("a"), List.of(ColumnKind.BIGINT), new int[] {0});
         assertEquals(
-                "INSERT INTO \"s\".\"t\" (\"a\") SELECT * FROM unnest(?::int8[]) ON CONFLICT (\"a\") DO NOTHING",
+                "INSERT INTO \"s\".\"t\" AS \"target\" (\"a\") SELECT * FROM unnest(?::int8[]) ON CONFLICT (\"a\") DO NOTHING",
                 keysOnly.upsertSql());
     }
 
@@ -68,5 +75,29 @@ class ArrayUpsertTest {
         assertThrows(
                 IllegalArgumentException.class,
                 () -> ColumnKind.of(new MapType(new VarCharType(1), new VarCharType(1))));
+    }
+
+    @Test
+    void timestampsAreTheIsoFormattersTextWithZ() {
+        Random random = new Random(13);
+        List<LocalDateTime> times = new ArrayList<>(List.of(
+                LocalDateTime.of(2024, 5, 1, 12, 0, 0),
+                LocalDateTime.of(2024, 5, 1, 12, 0, 0, 123_000_000),
+                LocalDateTime.of(2024, 12, 31, 23, 59, 59, 100_000_000),
+                LocalDateTime.of(2000, 1, 1, 0, 0, 0, 1),
+                LocalDateTime.of(1970, 1, 1, 0, 0, 1, 1_000),
+                LocalDateTime.of(999, 1, 1, 0, 0),
+                LocalDateTime.of(10_000, 1, 1, 0, 0, 0, 5_000_000)));
+        for (int i = 0; i < 10_000; i++) {
+            long second = 946_684_800L + (long) (random.nextDouble() * 2_000_000_000L);
+            int millis = random.nextBoolean() ? random.nextInt(1000) * 1_000_000 : 0;
+            int nanos = millis + (random.nextInt(4) == 0 ? random.nextInt(1_000_000) : 0);
+            times.add(LocalDateTime.ofEpochSecond(second, nanos, ZoneOffset.UTC));
+        }
+        for (LocalDateTime t : times) {
+            assertEquals(
+                    DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(t) + "Z", ColumnKind.utcText(t),
+                    t.toString());
+        }
     }
 }

@@ -2,15 +2,20 @@ package io.geostream.flink.sink;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.table.data.GenericRowData;
@@ -72,11 +77,11 @@ class PointsSinkWriterTest {
     }
 
     /** Records the batches; fails the next {@code failures} writes. */
-    static final class RecordingWriter implements BatchWriter {
-        final List<UpsertBuffer.Batch> batches = new ArrayList<>();
-        int failures;
-        int recovered;
-        boolean closed;
+    static class RecordingWriter implements BatchWriter {
+        final List<UpsertBuffer.Batch> batches = Collections.synchronizedList(new ArrayList<>());
+        volatile int failures;
+        volatile int recovered;
+        volatile boolean closed;
 
         @Override
         public void write(UpsertBuffer.Batch batch) throws SQLException {
@@ -98,8 +103,21 @@ class PointsSinkWriterTest {
         }
     }
 
+    /** Holds every write until the test releases it (one permit per batch). */
+    static final class HeldWriter extends RecordingWriter {
+        final Semaphore release = new Semaphore(0);
+        final Semaphore started = new Semaphore(0);
+
+        @Override
+        public void write(UpsertBuffer.Batch batch) throws SQLException {
+            started.release();
+            release.acquireUninterruptibly();
+            super.write(batch);
+        }
+    }
+
     private final ManualTime time = new ManualTime();
-    private final RecordingWriter out = new RecordingWriter();
+    private RecordingWriter out = new RecordingWriter();
 
     private PointsSinkWriter writer(int maxRows, long intervalMs, int maxRetries) {
         return new PointsSinkWriter(
@@ -189,9 +207,11 @@ class PointsSinkWriterTest {
         w.write(point("v2", 1, 1.0), null);
         assertEquals(0, out.batches.size());
         w.write(point("v3", 1, 1.0), null);
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
         assertEquals(3, out.batches.get(0).size());
         w.write(point("v4", 1, 1.0), null);
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
     }
 
@@ -203,8 +223,10 @@ class PointsSinkWriterTest {
         time.advanceTo(1100);
         w.write(point("v2", 1, 1.0), null);
         time.advanceTo(1199);
+        w.awaitInFlight();
         assertEquals(0, out.batches.size());
         time.advanceTo(1200);
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
         assertEquals(2, out.batches.get(0).size());
         assertEquals(0, time.pending());
@@ -218,14 +240,18 @@ class PointsSinkWriterTest {
         time.now = 0;
         w.write(point("v1", 1, 1.0), null); // timer at 200
         w.write(point("v2", 1, 1.0), null); // max rows: written now
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
         time.advanceTo(150);
         w.write(point("v3", 1, 1.0), null); // new batch, due at 350
         time.advanceTo(200);
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
         time.advanceTo(349);
+        w.awaitInFlight();
         assertEquals(1, out.batches.size());
         time.advanceTo(350);
+        w.awaitInFlight();
         assertEquals(2, out.batches.size());
     }
 
@@ -266,12 +292,102 @@ class PointsSinkWriterTest {
     }
 
     @Test
-    void aTimerFlushThatFailsAfterItsRetriesThrows() {
+    void aTimerFlushThatFailsAfterItsRetriesFailsTheNextFlush() throws Exception {
         PointsSinkWriter w = writer(1000, 100, 0);
         out.failures = 1;
-        assertThrows(IOException.class, () -> {
-            w.write(point("v1", 1, 1.0), null);
-            time.advanceTo(100);
+        w.write(point("v1", 1, 1.0), null);
+        time.advanceTo(100); // handed to the writer thread
+        IOException e = assertThrows(IOException.class, () -> w.flush(false));
+        assertTrue(e.getMessage().contains("writing 1 rows failed"), e.getMessage());
+        assertThrows(IOException.class, () -> w.flush(true)); // and every call after it
+        assertEquals(0, out.batches.size());
+    }
+
+    @Test
+    void aBatchThatFailedOnTheWriterThreadFailsTheNextWrite() throws Exception {
+        PointsSinkWriter w = writer(1, 0, 0);
+        out.failures = 1;
+        w.write(point("v1", 1, 1.0), null); // max rows: handed to the writer thread, which fails
+        Future<?> failed = w.inFlight();
+        assertThrows(ExecutionException.class, failed::get);
+        IOException e = assertThrows(IOException.class, () -> w.write(point("v2", 1, 1.0), null));
+        assertTrue(e.getCause() instanceof SQLException);
+        assertThrows(IOException.class, () -> w.write(point("v3", 1, 1.0), null));
+        assertEquals(0, out.batches.size());
+    }
+
+    @Test
+    void theTaskKeepsBufferingWhileABatchIsInFlight() throws Exception {
+        HeldWriter held = new HeldWriter();
+        out = held;
+        PointsSinkWriter w = writer(2, 0, 0);
+        w.write(point("v1", 1, 1.0), null);
+        w.write(point("v2", 1, 1.0), null); // full: handed over, held in the writer
+        held.started.acquire();
+        w.write(point("v3", 1, 1.0), null); // returns: buffered while the first batch is written
+        assertEquals(0, held.batches.size());
+        held.release.release(2);
+        w.flush(false);
+        assertEquals(2, held.batches.size());
+        assertEquals(2, held.batches.get(0).size());
+        assertEquals("v3", held.batches.get(1).upserts().get(0)[0]);
+        assertNull(w.inFlight());
+    }
+
+    @Test
+    void aFullBufferWaitsForTheBatchInFlight() throws Exception {
+        HeldWriter held = new HeldWriter();
+        out = held;
+        PointsSinkWriter w = writer(1, 0, 0);
+        w.write(point("v1", 1, 1.0), null); // in flight, held
+        held.started.acquire();
+        Thread producer = new Thread(() -> {
+            try {
+                w.write(point("v2", 1, 1.0), null); // full again: must wait for v1's batch
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
         });
+        producer.start();
+        while (producer.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait(); // parked in the wait for the batch in flight
+        }
+        assertTrue(producer.isAlive());
+        assertEquals(0, held.batches.size());
+        assertEquals(0, held.started.availablePermits()); // the second batch has not started
+        held.release.release();
+        producer.join();
+        held.release.release();
+        w.flush(false);
+        assertEquals(2, held.batches.size());
+        assertEquals("v1", held.batches.get(0).upserts().get(0)[0]);
+        assertEquals("v2", held.batches.get(1).upserts().get(0)[0]);
+    }
+
+    @Test
+    void aCheckpointFlushWaitsForTheBatchInFlightAndWritesTheBuffer() throws Exception {
+        HeldWriter held = new HeldWriter();
+        out = held;
+        PointsSinkWriter w = writer(1, 0, 0);
+        w.write(point("v1", 1, 1.0), null); // in flight, held
+        held.started.acquire();
+        Thread checkpoint = new Thread(() -> {
+            try {
+                w.flush(false);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        checkpoint.start();
+        while (checkpoint.getState() != Thread.State.WAITING) {
+            Thread.onSpinWait();
+        }
+        assertEquals(0, held.batches.size());
+        held.release.release();
+        checkpoint.join();
+        assertEquals(1, held.batches.size());
+        assertNull(w.inFlight());
+        w.close();
+        assertTrue(held.closed);
     }
 }
