@@ -200,7 +200,7 @@ async ([seconds]) => {
     attr: avg(samples.map((x) => x.attr).filter(Number.isFinite)),
     applyMean: avg(applied), applyP99: pick(0.99), applyMax: pick(1), applyMaxAll: a1.max,
     updates: applied.length, shown: store.size, aggregated: renderer.aggregated,
-    interpolate: renderer.interpolate, markers: renderer.markerSizes,
+    interpolate: renderer.interpolate, markers: renderer.markerSizes, drawn: renderer.drawnVehicles,
   };
 }
 """
@@ -387,7 +387,10 @@ def main() -> None:
         if r["aggregated"] or not m:
             return ""
         long, dot = 1.9 * m["arrowPixels"], 2 * m["dotPixels"]
-        return f"; {m['inView']:,} in view, markers x{m['scale']:.2f}: arrow {long:.1f} px, dot {dot:.1f} px"
+        return (
+            f"; {m['inView']:,} in view, {r.get('drawn', 0):,} drawn (view + margin),"
+            f" markers x{m['scale']:.2f}: arrow {long:.1f} px, dot {dot:.1f} px"
+        )
 
     def threads(r: dict) -> str:
         return ", ".join(f"{g} {r['threads'].get(g, 0.0):.2f}" for g in THREAD_GROUPS)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBinaryFrame, isUsableRow } from '../src/live/binary-frame.js';
+import { decodeBinaryFrame, isUsableRow, scanBinaryFrame } from '../src/live/binary-frame.js';
 import { parseFrame } from '../src/lib/frames.js';
 import { columnsToPoints, encodeFrame, loadVectors } from './support/protocol-v2.js';
 
@@ -81,6 +81,23 @@ describe('decodeBinaryFrame: synthetic frames', () => {
     ['not an ArrayBuffer', () => 'GSF1'],
   ])('rejects a frame with %s as garbage', (_, make) => {
     expect(decodeBinaryFrame(make()).kind).toBe('garbage');
+    expect(scanBinaryFrame(make()).kind).toBe('garbage');
+  });
+
+  it('scans a frame into byte offsets of its ids and sources (no strings) and its columns', () => {
+    const points = [
+      { vehicle_id: 'bus-12', ts: 5, lon: 2.5, lat: 48.5, heading: 90, source: 'mqtt' },
+      { vehicle_id: '車両-7', ts: 6, lon: -3, lat: 40 },
+    ];
+    const frame = scanBinaryFrame(encodeFrame('update', points, 42));
+    expect(frame).toMatchObject({ kind: 'update', serverTime: 42, count: 2 });
+    const text = (start, length) => new TextDecoder().decode(frame.bytes.subarray(start, start + length));
+    expect([0, 1].map((i) => text(frame.idStart[i], frame.idLength[i]))).toEqual(['bus-12', '車両-7']);
+    expect([0, 1].map((i) => text(frame.sourceStart[i], frame.sourceLength[i]))).toEqual(['mqtt', '']);
+    expect([...frame.lon]).toEqual([2.5, -3]);
+    expect([...frame.ts]).toEqual([5, 6]);
+    expect(frame.heading[0]).toBe(90);
+    expect(Number.isNaN(frame.heading[1])).toBe(true);
   });
 
   it('leaves row checks to the processor', () => {

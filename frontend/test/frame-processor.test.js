@@ -15,6 +15,9 @@ const added = (slot, id) => [slot, id, rgb(id)];
 const addedRows = (result) => [...result.added.slots].map((slot, i) => [slot, result.added.ids[i], result.added.colors[i]]);
 const sourceRows = (result) => [...result.sources.slots].map((slot, i) => [slot, result.sources.values[i]]);
 
+// A source per id family: several per frame, some non-ASCII.
+const i18n = (id) => (id.startsWith('veh') ? 'sim' : 'générateur');
+
 function processor(options = {}) {
   let mono = 0;
   const proc = createFrameProcessor({ now: () => mono, liveWindowSeconds: 0, ...options });
@@ -79,6 +82,26 @@ describe('frame processor: slots', () => {
     expect(sourceRows(bin('update', [p('a', 1, 2, 48, { source: 'mqtt' })]))).toEqual([[0, 'mqtt']]);
     expect(sourceRows(bin('update', [p('a', 2, 2, 48, { source: 'mqtt' })]))).toEqual([]);
     expect(sourceRows(bin('update', [p('a', 3, 2, 48, { source: 'http' })]))).toEqual([[0, 'http']]);
+  });
+
+  it('finds a vehicle by its id whatever the format and the id (non-ASCII, many vehicles, removals)', () => {
+    const { proc, bin, json } = processor();
+    proc.handle({ type: 'frame', data: HELLO });
+    const ids = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? `車両-${i}` : `veh-${i}`));
+    const first = bin('update', ids.map((id) => p(id, 1, 2, 48, { source: i18n(id) })));
+    expect([...first.slots]).toEqual(ids.map((_, i) => i));
+    expect(first.added.ids).toEqual(ids);
+    // Every third vehicle leaves; the rest keep their slots, whether they come in binary or JSON.
+    const gone = ids.filter((_, i) => i % 3 === 0);
+    const removed = bin('remove', gone.map((id) => ({ vehicle_id: id })));
+    expect(removed.removedIds).toEqual(gone);
+    const kept = ids.filter((_, i) => i % 3 !== 0);
+    const again = json({ type: 'update', server_time: 1_000_001, vehicles: kept.map((id) => p(id, 2)) });
+    expect([...again.slots]).toEqual(ids.map((_, i) => i).filter((i) => i % 3 !== 0));
+    expect(again.added.slots.length).toBe(0);
+    const later = bin('update', kept.slice(0, 5).map((id) => p(id, 3, 2, 48, { source: i18n(id) })));
+    expect(later.added.slots.length).toBe(0);
+    expect(later.sources.slots.length).toBe(0);
   });
 
   it('lists the typed arrays to transfer', () => {

@@ -74,3 +74,14 @@ describe('vehicle layer', () => {
     expect(capped.halfUnits).toBeCloseTo(1.15, 9);
   });
 });
+
+describe('flatPicking', () => {
+  it("is deck.gl's picking module with its varying flat (constant over a point)", async () => {
+    const { flatPicking } = await import('../src/render/vehicle-layer.js');
+    const { picking } = await import('@deck.gl/core');
+    expect(flatPicking.name).toBe(picking.name);
+    expect(flatPicking.vs).toContain('flat out vec4 picking_vRGBcolor_Avalid');
+    expect(flatPicking.fs).toContain('flat in vec4 picking_vRGBcolor_Avalid');
+    expect(flatPicking.vs.replace('flat out', 'out')).toBe(picking.vs);
+  });
+});

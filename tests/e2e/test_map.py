@@ -370,6 +370,12 @@ def test_pixels_vehicle_where_it_should_be_and_fallback_basemap(platform, page, 
     # pixels far from it do not.
     post_points(platform.ingest_url, {vid: [(lon, lat, int(time.time()))]})
     has_vehicles(page, [vid])
+    # Drawn after a pan from far away: only vehicles in or near the view are drawn, so the view
+    # first sits ~40 km east of it (a draw without it), then moves onto it.
+    page.evaluate(
+        "([lon, lat]) => window.__geostream.renderer.setView({lon: lon + 0.55, lat, zoom: 14})", [lon, lat]
+    )
+    settle(page)
     page.evaluate("([lon, lat]) => window.__geostream.renderer.setView({lon, lat, zoom: 14})", [lon, lat])
     settle(page)
     at = pixel_of(page, lon, lat)

@@ -3,12 +3,44 @@
 // replaces the set" rule. It runs in the frame worker, so the main thread never hashes an id: it
 // receives slot numbers and columns and scatters them into the store. Pure apart from `now`.
 
-import { decodeBinaryFrame, isUsableRow } from './binary-frame.js';
+import { decodeBinaryFrame, scanBinaryFrame } from './binary-frame.js';
+import { createIdTable, decodeUtf8, hashBytes } from './id-table.js';
 import { parseFrame } from '../lib/frames.js';
 import { vehicleColor } from '../lib/live.js';
 
 const FLOAT64 = ['lon', 'lat', 'ts'];
 const FLOAT32 = ['speed', 'heading', 'alt', 'battery'];
+const utf8Encoder = new TextEncoder();
+
+/**
+ * JSON data columns (lib/frames.js) in the form scanBinaryFrame gives: ids and sources as UTF-8
+ * bytes in one array, so both wire formats share the processor's one row loop.
+ */
+export function scannedFromColumns(kind, serverTime, cols) {
+  const n = cols.count;
+  const encodedIds = cols.ids.map((id) => utf8Encoder.encode(id));
+  const encodedSources = cols.sources.map((source) => utf8Encoder.encode(source ?? '').subarray(0, 255));
+  let total = 0;
+  for (let i = 0; i < n; i += 1) total += encodedIds[i].length + encodedSources[i].length;
+  const bytes = new Uint8Array(total);
+  const idStart = new Uint32Array(n);
+  const idLength = new Uint16Array(n);
+  const sourceStart = new Uint32Array(n);
+  const sourceLength = new Uint8Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i += 1) {
+    bytes.set(encodedIds[i], at);
+    idStart[i] = at;
+    idLength[i] = Math.min(encodedIds[i].length, 0xffff);
+    at += encodedIds[i].length;
+    bytes.set(encodedSources[i], at);
+    sourceStart[i] = at;
+    sourceLength[i] = encodedSources[i].length;
+    at += encodedSources[i].length;
+  }
+  const { lon, lat, ts, speed, heading, alt, battery } = cols;
+  return { kind, serverTime, count: n, bytes, idStart, idLength, sourceStart, sourceLength, lon, lat, ts, speed, heading, alt, battery };
+}
 
 /**
  * createFrameProcessor({maxVehicles, liveWindowSeconds, now}) -> {handle(message) -> result}
@@ -23,9 +55,11 @@ const FLOAT32 = ['speed', 'heading', 'alt', 'battery'];
  *   remove {serverTime, removedSlots: Int32Array, removedIds}   (relay remove frame, or expiry on prune)
  */
 export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds = 600, now = () => performance.now() } = {}) {
-  let slotById = new Map();
-  let idBySlot = [];
+  const table = createIdTable();
   let tsBySlot = new Float64Array(1024);
+  // v1 snapshots: the number of the last snapshot that carried each slot's vehicle.
+  let seenBySlot = new Uint32Array(1024);
+  let snapshots = 0;
   let sourceBySlot = [];
   let freeSlots = [];
   let highWater = 0;
@@ -39,15 +73,15 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
   }
 
   function resetTable() {
-    slotById = new Map();
-    idBySlot = [];
+    table.clear();
     tsBySlot = new Float64Array(1024);
+    seenBySlot = new Uint32Array(1024);
     sourceBySlot = [];
     freeSlots = [];
     highWater = 0;
   }
 
-  function takeSlot(id) {
+  function takeSlot(id, hash) {
     let slot = freeSlots.pop();
     if (slot === undefined) {
       slot = highWater;
@@ -56,22 +90,22 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
         const grown = new Float64Array(tsBySlot.length * 2);
         grown.set(tsBySlot);
         tsBySlot = grown;
+        const seen = new Uint32Array(seenBySlot.length * 2);
+        seen.set(seenBySlot);
+        seenBySlot = seen;
       }
     }
-    slotById.set(id, slot);
-    idBySlot[slot] = id;
+    table.add(id, slot, hash);
     sourceBySlot[slot] = '';
     return slot;
   }
 
-  function release(ids) {
+  function releaseSlots(slots) {
     const removedSlots = [];
     const removedIds = [];
-    for (const id of ids) {
-      const slot = slotById.get(id);
-      if (slot === undefined) continue;
-      slotById.delete(id);
-      idBySlot[slot] = undefined;
+    for (const slot of slots) {
+      const id = table.removeSlot(slot);
+      if (id === undefined) continue;
       sourceBySlot[slot] = undefined;
       freeSlots.push(slot);
       removedSlots.push(slot);
@@ -80,13 +114,26 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
     return { removedSlots: Int32Array.from(removedSlots), removedIds };
   }
 
+  function releaseIds(ids) {
+    const slots = [];
+    for (const id of ids) {
+      const slot = table.find(id);
+      if (slot >= 0) slots.push(slot);
+    }
+    return releaseSlots(slots);
+  }
+
   function applyData(frame) {
-    const cols = frame.columns;
-    const n = cols.count;
+    const n = frame.count;
+    const { bytes, idStart, idLength, sourceStart, sourceLength, lon, lat, ts, speed, heading, alt, battery } = frame;
     const slots = new Int32Array(n);
-    const out = {};
-    for (const key of FLOAT64) out[key] = new Float64Array(n);
-    for (const key of FLOAT32) out[key] = new Float32Array(n);
+    const outLon = new Float64Array(n);
+    const outLat = new Float64Array(n);
+    const outTs = new Float64Array(n);
+    const outSpeed = new Float32Array(n);
+    const outHeading = new Float32Array(n);
+    const outAlt = new Float32Array(n);
+    const outBattery = new Float32Array(n);
     // New vehicles and changed sources as columns: cheap to post to the page (no object per row).
     const addedSlots = [];
     const addedIds = [];
@@ -100,26 +147,37 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
     let expiredOnArrival = 0;
     const sn = serverNow();
     const minTs = liveWindowSeconds > 0 && sn !== null ? sn - liveWindowSeconds * 1000 : -Infinity;
-    const seen = frame.kind === 'snapshot' && protocol === 1 ? new Set() : null;
+    const v1Snapshot = frame.kind === 'snapshot' && protocol === 1;
+    if (v1Snapshot) snapshots += 1;
+    // Rows of a frame mostly share one source: its string is made once, not per row.
+    let lastSourceAt = -1;
+    let lastSourceLength = 0;
+    let lastSource = '';
     for (let i = 0; i < n; i += 1) {
-      const id = cols.ids[i];
-      const t = cols.ts[i];
-      if (!isUsableRow(id, cols.lon[i], cols.lat[i], t)) {
+      const t = ts[i];
+      const x = lon[i];
+      const y = lat[i];
+      const length = idLength[i];
+      if (!(length > 0 && x >= -180 && x <= 180 && y >= -90 && y <= 90 && Number.isFinite(t))) {
         invalid += 1;
         continue;
       }
-      if (seen) seen.add(id);
+      const start = idStart[i];
+      const hash = hashBytes(bytes, start, length);
+      let slot = table.findBytes(bytes, start, length, hash);
+      if (v1Snapshot && slot >= 0) seenBySlot[slot] = snapshots;
       if (t < minTs) {
         expiredOnArrival += 1;
         continue;
       }
-      let slot = slotById.get(id);
-      if (slot === undefined) {
-        if (slotById.size >= maxVehicles) {
+      if (slot < 0) {
+        if (table.size >= maxVehicles) {
           dropped += 1;
           continue;
         }
-        slot = takeSlot(id);
+        const id = decodeUtf8(bytes, start, start + length);
+        slot = takeSlot(id, hash);
+        if (v1Snapshot) seenBySlot[slot] = snapshots;
         // The vehicle's colour, packed 0xRRGGBB: hashing ids is work the main thread is spared.
         const [r, g, b] = vehicleColor(id);
         addedSlots.push(slot);
@@ -130,39 +188,60 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
         continue;
       }
       tsBySlot[slot] = t;
-      const source = cols.sources[i];
-      if (source && source !== sourceBySlot[slot]) {
-        sourceBySlot[slot] = source;
-        sourceSlots.push(slot);
-        sourceValues.push(source);
+      const sl = sourceLength[i];
+      if (sl > 0) {
+        const ss = sourceStart[i];
+        if (!(sl === lastSourceLength && sameBytes(bytes, ss, lastSourceAt, sl))) {
+          lastSource = decodeUtf8(bytes, ss, ss + sl);
+          lastSourceAt = ss;
+          lastSourceLength = sl;
+        }
+        if (lastSource !== sourceBySlot[slot]) {
+          sourceBySlot[slot] = lastSource;
+          sourceSlots.push(slot);
+          sourceValues.push(lastSource);
+        }
       }
       slots[kept] = slot;
-      out.lon[kept] = cols.lon[i];
-      out.lat[kept] = cols.lat[i];
-      out.ts[kept] = t;
-      for (const key of FLOAT32) out[key][kept] = cols[key][i];
+      outLon[kept] = x;
+      outLat[kept] = y;
+      outTs[kept] = t;
+      outSpeed[kept] = speed[i];
+      outHeading[kept] = heading[i];
+      outAlt[kept] = alt[i];
+      outBattery[kept] = battery[i];
       kept += 1;
     }
     // v1: a snapshot is the whole set; vehicles it does not carry are gone.
-    const gone = seen ? [...slotById.keys()].filter((id) => !seen.has(id)) : [];
-    const { removedSlots, removedIds } = release(gone);
-    const result = {
+    const gone = [];
+    if (v1Snapshot) {
+      for (let slot = 0; slot < highWater; slot += 1) {
+        if (seenBySlot[slot] !== snapshots && table.idAt(slot) !== undefined) gone.push(slot);
+      }
+    }
+    const { removedSlots, removedIds } = releaseSlots(gone);
+    return {
       kind: 'data',
       frameKind: frame.kind,
       serverTime: frame.serverTime,
       count: kept,
       slots: slots.subarray(0, kept),
+      lon: outLon.subarray(0, kept),
+      lat: outLat.subarray(0, kept),
+      ts: outTs.subarray(0, kept),
+      speed: outSpeed.subarray(0, kept),
+      heading: outHeading.subarray(0, kept),
+      alt: outAlt.subarray(0, kept),
+      battery: outBattery.subarray(0, kept),
       added: { slots: Int32Array.from(addedSlots), ids: addedIds, colors: Uint32Array.from(addedColors) },
       sources: { slots: Int32Array.from(sourceSlots), values: sourceValues },
-      invalid: invalid + frame.invalid,
+      invalid: invalid + (frame.invalid ?? 0),
       outOfOrder,
       dropped,
       expiredOnArrival,
       removedSlots,
       removedIds,
     };
-    for (const key of [...FLOAT64, ...FLOAT32]) result[key] = out[key].subarray(0, kept);
-    return result;
   }
 
   function observe(frame) {
@@ -170,6 +249,17 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
       serverTime = frame.serverTime;
       observedAt = now();
     }
+  }
+
+  // Binary data frames are scanned, not decoded: known ids never become strings.
+  function readFrame(data) {
+    if (typeof data === 'string') {
+      const frame = parseFrame(data);
+      if (frame.kind !== 'snapshot' && frame.kind !== 'update') return frame;
+      return { ...scannedFromColumns(frame.kind, frame.serverTime, frame.columns), invalid: frame.invalid };
+    }
+    const scanned = scanBinaryFrame(data);
+    return scanned.kind === 'remove' ? decodeBinaryFrame(data) : scanned;
   }
 
   return {
@@ -181,16 +271,17 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
         }
         const minTs = sn - liveWindowSeconds * 1000;
         const expired = [];
-        for (const [id, slot] of slotById) if (tsBySlot[slot] < minTs) expired.push(id);
-        return { kind: 'remove', serverTime: null, expired: true, ...release(expired) };
+        for (let slot = 0; slot < highWater; slot += 1) {
+          if (tsBySlot[slot] < minTs && table.idAt(slot) !== undefined) expired.push(slot);
+        }
+        return { kind: 'remove', serverTime: null, expired: true, ...releaseSlots(expired) };
       }
       if (message.type === 'disconnected') {
         // The next hello or data frame decides the protocol of the next connection.
         protocol = null;
         return { kind: 'disconnected' };
       }
-      const { data } = message;
-      const frame = typeof data === 'string' ? parseFrame(data) : decodeBinaryFrame(data);
+      const frame = readFrame(message.data);
       observe(frame);
       switch (frame.kind) {
         case 'hello': {
@@ -205,12 +296,18 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
           if (protocol === null) protocol = 1;
           return { ...applyData(frame), protocol };
         case 'remove':
-          return { kind: 'remove', serverTime: frame.serverTime, ...release(frame.ids) };
+          return { kind: 'remove', serverTime: frame.serverTime, ...releaseIds(frame.ids) };
         default:
           return frame;
       }
     },
   };
+}
+
+function sameBytes(bytes, a, b, length) {
+  if (b < 0) return false;
+  for (let i = 0; i < length; i += 1) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
 }
 
 /** The buffers of a result to transfer when posting it from a worker. */

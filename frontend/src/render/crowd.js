@@ -3,8 +3,10 @@
 // view together cover about COVERAGE times the viewport's area, never below a legible minimum;
 // a sparse view keeps the full size (sizesForZoom).
 
+import { lonIntervals } from './in-view-index.js';
+
 /** Target total marker area (the squares holding the markers) as a multiple of the viewport area. */
-export const COVERAGE = 1.5;
+export const COVERAGE = 1;
 /** Legible minimum: arrow half-length 2.5 px (an arrow ~5 px long), dot radius 2 px (a 4 px dot). */
 export const MIN_ARROW_PIXELS = 2.5;
 export const MIN_DOT_PIXELS = 2;
@@ -18,20 +20,14 @@ const SCALE_STEPS = 16;
 export function countInBounds(positions, shapes, slots, bounds) {
   const [west, south, east, north] = bounds;
   const wholeWorld = east - west >= 360;
-  // Longitudes are compared after shifting into [west, west + 360).
-  const span = east - west;
+  const [a0, a1, b0, b1] = wholeWorld ? [-Infinity, Infinity, Infinity, -Infinity] : lonIntervals(west, east);
   let count = 0;
+  // Branch-free, as in in-view-index.js collectInBox.
   for (let slot = 0; slot < slots; slot += 1) {
-    if (shapes[slot] < 0.5) continue;
+    const lon = positions[2 * slot];
     const lat = positions[2 * slot + 1];
-    if (lat < south || lat > north) continue;
-    if (wholeWorld) {
-      count += 1;
-      continue;
-    }
-    let dx = positions[2 * slot] - west;
-    dx -= 360 * Math.floor(dx / 360);
-    if (dx <= span) count += 1;
+    const inside = (lat >= south) & (lat <= north) & (((lon >= a0) & (lon <= a1)) | ((lon >= b0) & (lon <= b1)));
+    count += inside & (shapes[slot] >= 0.5);
   }
   return count;
 }

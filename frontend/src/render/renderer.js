@@ -374,6 +374,11 @@ export function createRenderer({ container, config = {}, store }) {
     get markerSizes() {
       return { ...state.sizes, inView: state.inView };
     },
+    /** Vehicles the last draw sent to the GPU: those in or near the view (render/in-view-index.js). */
+    get drawnVehicles() {
+      const layer = overlay._deck?.layerManager?.getLayers({ layerIds: [LIVE_LAYER_IDS.vehicles] })[0];
+      return layer?.state?.inView?.count ?? 0;
+    },
     /** GPU interpolation between fixes (config.interpolate) is on. */
     get interpolate() {
       return attributes.interpolate;

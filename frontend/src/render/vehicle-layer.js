@@ -5,10 +5,14 @@
 // (frontend/README.md, "Performance"). Sizes are in pixels and shrink as the map zooms out
 // (sizesForZoom). Positions are float32 lon/lat written in place by vehicle-attributes.js.
 // Optionally each vehicle glides from where it was drawn when a fix arrived to the fix itself (GPU
-// interpolation: one time uniform). Picking: the vertex index (= store slot) is the picking colour.
+// interpolation: one time uniform). Only the vehicles in or near the view are drawn: an element
+// array of their slots (in-view-index.js). Picking: the vertex index (= store slot, also in an
+// indexed draw) is the picking colour.
 
 import { Layer, picking, project32 } from '@deck.gl/core';
+import { Buffer } from '@luma.gl/core';
 import { Model } from '@luma.gl/engine';
+import { createInViewIndex } from './in-view-index.js';
 
 /** Shape codes of the `shapes` attribute. */
 export const SHAPE = Object.freeze({ hidden: 0, arrow: 1, dot: 2, ring: 3 });
@@ -69,6 +73,16 @@ export function pointSize(halfUnits, unitPixels, devicePixelRatio, maxSide) {
 
 const f = (x) => x.toFixed(4);
 
+/**
+ * deck.gl's picking module with its one varying `flat`: a point's picking colour and highlight flag
+ * are the same over the whole point, and llvmpipe interpolates a smooth varying at every fragment.
+ */
+export const flatPicking = {
+  ...picking,
+  vs: picking.vs.replace('out vec4 picking_vRGBcolor_Avalid', 'flat out vec4 picking_vRGBcolor_Avalid'),
+  fs: picking.fs.replace('in vec4 picking_vRGBcolor_Avalid', 'flat in vec4 picking_vRGBcolor_Avalid'),
+};
+
 const uniformBlock = /* glsl */ `\
 layout(std140) uniform vehiclesUniforms {
   float arrowPixels;
@@ -96,9 +110,9 @@ in vec2 times;
 in float angles;
 in vec4 colors;
 in float shapes;
-out vec4 vColor;
+flat out vec4 vColor;
 // xy: the heading on screen (unit vector, y up); z: the point's half side in marker units; w: the
-// shape. One flat varying: fewer outputs per vertex for the software vertex pipeline to copy.
+// shape. Every varying is flat: constant over the point, nothing to interpolate per fragment.
 flat out vec4 vMarker;
 
 void main(void) {
@@ -159,7 +173,7 @@ const fs = /* glsl */ `\
 #version 300 es
 #define SHADER_NAME vehicle-layer-fragment-shader
 precision highp float;
-in vec4 vColor;
+flat in vec4 vColor;
 flat in vec4 vMarker;
 out vec4 fragColor;
 
@@ -203,11 +217,13 @@ const defaultProps = {
   // () => seconds on the clock of `times`; read at draw time, so animating needs no new props.
   timeSource: { type: 'function', value: () => 0, compare: false },
   interpolate: false,
+  // Bumped by the owner on every data change: the in-view index is rebuilt then.
+  revision: 0,
 };
 
 export class VehicleLayer extends Layer {
   getShaders() {
-    return super.getShaders({ vs, fs, modules: [project32, picking, vehicleUniforms] });
+    return super.getShaders({ vs, fs, modules: [project32, flatPicking, vehicleUniforms] });
   }
 
   initializeState() {
@@ -222,7 +238,44 @@ export class VehicleLayer extends Layer {
     });
     const gl = this.context.device.gl;
     const range = gl ? gl.getParameter(gl.ALIASED_POINT_SIZE_RANGE) : null;
-    this.setState({ maxPointSize: range ? range[1] : FALLBACK_MAX_POINT_SIZE });
+    this.setState({
+      maxPointSize: range ? range[1] : FALLBACK_MAX_POINT_SIZE,
+      inView: createInViewIndex(),
+      indexBuffer: null,
+    });
+  }
+
+  finalizeState(context) {
+    super.finalizeState(context);
+    this.state.indexBuffer?.destroy();
+  }
+
+  /** Rebuild the element array of the slots in view if the data changed or the view left its box; upload it. */
+  _updateIndex() {
+    const { data, numInstances, revision, interpolate } = this.props;
+    const { inView, model } = this.state;
+    const attributes = data.attributes ?? {};
+    const positions = attributes.positions?.value;
+    const shapes = attributes.shapes?.value;
+    if (!positions || !shapes) return 0;
+    const slots = Math.min(numInstances ?? shapes.length, shapes.length);
+    const prevPositions = interpolate ? (attributes.prevPositions?.value ?? null) : null;
+    const bounds = this.context.viewport.getBounds();
+    const changed = inView.update(bounds, { positions, shapes, slots, prevPositions }, revision);
+    if (!changed) return inView.count;
+    let buffer = this.state.indexBuffer;
+    if (!buffer || buffer.byteLength < 4 * inView.indices.length) {
+      buffer?.destroy();
+      buffer = this.context.device.createBuffer({
+        usage: Buffer.INDEX | Buffer.COPY_DST,
+        indexType: 'uint32',
+        byteLength: 4 * inView.indices.length,
+      });
+      this.state.indexBuffer = buffer;
+      model.setIndexBuffer(buffer);
+    }
+    if (inView.count > 0) buffer.write(inView.indices.subarray(0, inView.count));
+    return inView.count;
   }
 
   updateState(params) {
@@ -245,7 +298,9 @@ export class VehicleLayer extends Layer {
         maxPointSize,
       },
     });
-    model.setVertexCount(this.getNumInstances());
+    const count = this._updateIndex();
+    if (count === 0) return;
+    model.setVertexCount(count);
     model.draw(this.context.renderPass);
   }
 
