@@ -1,28 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { slotData } from './support/slots.js';
 import { COVERAGE, MIN_ARROW_PIXELS, MIN_DOT_PIXELS, countInBounds, crowdSizes } from '../src/render/crowd.js';
 import { sizesForZoom } from '../src/render/vehicle-layer.js';
 
-function slots(points, hidden = []) {
-  const positions = new Float32Array(2 * points.length);
-  const shapes = new Float32Array(points.length).fill(1);
-  points.forEach(([lon, lat], i) => {
-    positions[2 * i] = lon;
-    positions[2 * i + 1] = lat;
-  });
-  for (const i of hidden) shapes[i] = 0;
-  return { positions, shapes, n: points.length };
-}
 
 describe('countInBounds', () => {
   it('counts shown slots inside the box only', () => {
-    const { positions, shapes, n } = slots([[2, 48], [2.5, 48.5], [3.5, 48], [2, 50], [2.2, 48.2]], [4]);
+    const { positions, shapes, slots: n } = slotData([[2, 48], [2.5, 48.5], [3.5, 48], [2, 50], [2.2, 48.2]], [4]);
     expect(countInBounds(positions, shapes, n, [1.5, 47.5, 3, 49])).toBe(2);
     // Only the first `slots` slots are looked at.
     expect(countInBounds(positions, shapes, 1, [1.5, 47.5, 3, 49])).toBe(1);
   });
 
   it('handles a view across the antimeridian and a whole-world view', () => {
-    const { positions, shapes, n } = slots([[179.5, 0], [-179.5, 0], [0, 0]]);
+    const { positions, shapes, slots: n } = slotData([[179.5, 0], [-179.5, 0], [0, 0]]);
     expect(countInBounds(positions, shapes, n, [179, -1, 181, 1])).toBe(2);
     expect(countInBounds(positions, shapes, n, [-181, -1, -179, 1])).toBe(2);
     expect(countInBounds(positions, shapes, n, [-200, -1, 200, 1])).toBe(3);

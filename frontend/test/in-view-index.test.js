@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { slotData } from './support/slots.js';
 import { MARGIN, boxCovers, collectInBox, createInViewIndex, grownBox, lonIntervals } from '../src/render/in-view-index.js';
 
-function slots(points, hidden = []) {
-  const positions = new Float32Array(2 * points.length);
-  const shapes = new Float32Array(points.length).fill(1);
-  points.forEach(([lon, lat], i) => {
-    positions[2 * i] = lon;
-    positions[2 * i + 1] = lat;
-  });
-  for (const i of hidden) shapes[i] = 0;
-  return { positions, shapes, slots: points.length };
-}
 
 const collect = (data, box, prevPositions = null) => {
   const out = new Uint32Array(data.slots);
@@ -54,7 +45,7 @@ describe('lonIntervals', () => {
 });
 
 describe('collectInBox', () => {
-  const data = slots([[2, 48], [2.5, 48.5], [3.5, 48], [2, 50], [2.2, 48.2]], [4]);
+  const data = slotData([[2, 48], [2.5, 48.5], [3.5, 48], [2, 50], [2.2, 48.2]], [4]);
 
   it('keeps shown slots inside the box, in slot order', () => {
     expect(collect(data, [1.5, 47.5, 3, 49])).toEqual([0, 1]);
@@ -62,13 +53,13 @@ describe('collectInBox', () => {
   });
 
   it('keeps vehicles on both sides of the antimeridian', () => {
-    const d = slots([[179.5, 0], [-179.5, 0], [0, 0], [-170, 0]]);
+    const d = slotData([[179.5, 0], [-179.5, 0], [0, 0], [-170, 0]]);
     expect(collect(d, [179, -1, 181, 1])).toEqual([0, 1]);
     expect(collect(d, [-181, -1, -179, 1])).toEqual([0, 1]);
   });
 
   it('with interpolation, keeps a vehicle when either end of its glide is in the box', () => {
-    const d = slots([[2, 48], [5, 48], [5, 48]]);
+    const d = slotData([[2, 48], [5, 48], [5, 48]]);
     const prev = new Float32Array([2, 48, 2.9, 48.5, 6, 48]);
     expect(collect(d, [1.5, 47.5, 3, 49], prev)).toEqual([0, 1]);
   });
@@ -79,7 +70,7 @@ describe('createInViewIndex', () => {
 
   it('rebuilds when the data revision changes and reuses its arrays', () => {
     const index = createInViewIndex({ margin: 0.25 });
-    const data = slots([[2.5, 48.5], [10, 10]]);
+    const data = slotData([[2.5, 48.5], [10, 10]]);
     expect(index.update(view, data, 1)).toBe(true);
     expect(Array.from(index.indices.subarray(0, index.count))).toEqual([0]);
     const array = index.indices;
@@ -97,7 +88,7 @@ describe('createInViewIndex', () => {
   it('needs no rebuild for a pan within the margin, and rebuilds when the view leaves the box', () => {
     const index = createInViewIndex({ margin: 0.25 });
     // A vehicle just east of the view (inside the margin) and one far east.
-    const data = slots([[2.5, 48.5], [3.1, 48.5], [4.2, 48.5]]);
+    const data = slotData([[2.5, 48.5], [3.1, 48.5], [4.2, 48.5]]);
     index.update(view, data, 1);
     expect(Array.from(index.indices.subarray(0, index.count))).toEqual([0, 1]);
     expect(index.update([2.1, 48, 3.1, 49], data, 1)).toBe(false);
@@ -108,13 +99,13 @@ describe('createInViewIndex', () => {
 
   it('rebuilds a box far larger than the view after zooming in, and grows with the slots', () => {
     const index = createInViewIndex({ margin: 0.25 });
-    const data = slots([[2.5, 48.5], [2.05, 48.05]]);
+    const data = slotData([[2.5, 48.5], [2.05, 48.05]]);
     index.update([-170, -80, 170, 80], data, 1);
     expect(index.box).toBeNull();
     expect(index.count).toBe(2);
     expect(index.update([2.4, 48.4, 2.6, 48.6], data, 1)).toBe(true);
     expect(Array.from(index.indices.subarray(0, index.count))).toEqual([0]);
-    const more = slots(Array.from({ length: 5000 }, () => [2.5, 48.5]));
+    const more = slotData(Array.from({ length: 5000 }, () => [2.5, 48.5]));
     index.update(view, more, 2);
     expect(index.count).toBe(5000);
     index.invalidate();
