@@ -1,6 +1,7 @@
 """Flink job landing rate into MobilityDB against COPY into a plain table, on an empty and a preloaded store.
 
-    python bench/flink_bench.py [--points 300000] [--vehicles 1000] [--preload 10000000 | --quick]
+    python bench/flink_bench.py [--points 1200000] [--warmup 300000] [--vehicles 1000]
+                                [--preload 10000000 | --quick] [--statement-stats]
 
 Real servers on free ports (Apache Kafka; PostgreSQL + MobilityDB with the repository's sql/), the job
 (services/flink-job/locations_job.py) on a local MiniCluster with its own settings (``--parallelism`` /
@@ -10,19 +11,22 @@ Real servers on free ports (Apache Kafka; PostgreSQL + MobilityDB with the repos
 1. plain COPY (the physical limit here): the same N points COPYed in batches of the sink's flush size,
    one transaction each, pre-rendered, into a table with vehicle_points' columns and primary key and
    nothing else (no partitions, no triggers, no other index);
-2. Flink, empty store: N points already in the topic when the job starts; the landing rate is the slope
-   of the row count between 10 % and 90 % of N (JVM start and the tail left out); then the time the
-   segmenter needs after the last row until its queue is empty;
-3. preload ``--preload`` points (default 10M; ``--quick`` 1M) for the same number of vehicles into one
-   earlier day partition with one INSERT ... SELECT generate_series, then ANALYZE (their segments are
-   built only with ``--history-segments``: rebuilding the whole history takes long and the landing path
-   does not read old segments);
+2. Flink, empty store: N points already in the topic when the job starts; the first ``--warmup`` rows
+   warm the fresh JVM up (its JIT compiler alone takes ~0.4 cores for the first 15-25 s: a running job
+   does not pay that), printed on one line; the figures (rate, cores, CPU per point) are the steady
+   state over the next 90 % of the rest (the tail left out); then the time the segmenter needs after
+   the last row until its queue is empty. ``--statement-stats`` loads pg_stat_statements and prints the
+   statements' time per point in each measured window;
+3. preload ``--preload`` points (default 10M; ``--quick`` 1M) for the same number of vehicles into the
+   day partition before the phases' one with one INSERT ... SELECT generate_series, then ANALYZE (their
+   segments are built only with ``--history-segments``: rebuilding the whole history takes long and the
+   landing path does not read old segments);
 4. Flink, preloaded store: N more points for the preloaded vehicles (continuing their history), from a
    second topic, measured as in 2;
 5. plain COPY again (empty plain table): how much the machine's speed moved during the run.
 
 Prints ``ratio flink / plain COPY`` (target >= 0.50) and the cost per point preloaded / empty (target
-<= 1.20). Takes about 4-6 min with ``--quick``, 8-12 min with the 10M preload on the 2-core machine.
+<= 1.20). Takes about 5 min with ``--quick``, 6-8 min with the 10M preload on the 2-core machine.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +49,7 @@ from store_support import (
     create_plain_table,
     day_start,
     ensure_partitions,
+    partition_of,
     preload,
     produce_points,
     round_robin_points,
@@ -95,67 +101,140 @@ def start_job(
         )
 
 
-def landed(conn, prefix: str, since: datetime) -> int:
-    """Rows of this phase: its vehicles, from its first instant on (partition pruning keeps the
-    preloaded history out of the count)."""
+def vehicle_instants(points: list[dict]) -> dict[str, list[int]]:
+    """Each vehicle's point times (ms), ascending."""
+    instants: dict[str, list[int]] = {}
+    for point in points:
+        instants.setdefault(point["vehicle_id"], []).append(point["ts"])
+    for times in instants.values():
+        times.sort()
+    return instants
+
+
+def landed_sql(partitions: list[str]) -> str:
+    """Each vehicle's newest instant in the phase's day partitions (named: one index probe per vehicle
+    and partition, none into vehicle_points' other partitions)."""
+    newest = ", ".join(
+        f"(SELECT max(ts) FROM {name} WHERE vehicle_id = v AND ts >= %(since)s)" for name in partitions
+    )
+    return f"SELECT v, greatest({newest}) FROM unnest(%(vehicles)s::text[]) AS v"
+
+
+def landed(conn, sql: str, instants: dict[str, list[int]], since: datetime) -> int:
+    """Rows of this phase landed so far, from each vehicle's newest stored instant: one index probe per
+    vehicle, whatever the rows stored (a count(*) scans every landed row at each sample and bills that to
+    PostgreSQL). Exact because a vehicle's points land in order (one Kafka partition, one sink task per
+    vehicle, batches committed in order); the phase checks it with a real count at the end."""
+    with conn.cursor() as cur:
+        cur.execute(sql, {"since": since, "vehicles": list(instants)})
+        newest = cur.fetchall()
+    return sum(
+        bisect_right(instants[vehicle], int(ts.timestamp() * 1000))
+        for vehicle, ts in newest
+        if ts is not None
+    )
+
+
+def count_landed(conn, prefix: str, since: datetime) -> int:
     sql = "SELECT count(*) FROM vehicle_points WHERE ts >= %s AND vehicle_id LIKE %s"
     return scalar(conn, sql, (since, prefix + "%"))
 
 
-def steady_window(samples: list[tuple], total: int) -> tuple[tuple, tuple]:
-    """The samples where the row count first reached 10 % and 90 % of ``total``."""
-    low = next(s for s in samples if s[1] >= 0.1 * total)
-    high = next(s for s in samples if s[1] >= 0.9 * total)
-    return low, high
+def window_figures(samples: list[tuple], low_rows: float, high_rows: float) -> dict:
+    """Rate and cores (job, PostgreSQL, broker) between the samples where the landed rows first reached
+    ``low_rows`` and ``high_rows``."""
+    low = next(s for s in samples if s[1] >= low_rows)
+    high = next(s for s in samples if s[1] >= high_rows and s[0] > low[0])
+    seconds = high[0] - low[0]
+    rate = (high[1] - low[1]) / seconds
+    figures = {"rate": rate, "seconds": seconds, "points": high[1] - low[1]}
+    for name, column in (("flink_cores", 2), ("postgres_cores", 3), ("broker_cores", 4)):
+        figures[name] = (high[column] - low[column]) / seconds
+    return figures
 
 
-def sustained_rate(samples: list[tuple], total: int) -> float:
-    low, high = steady_window(samples, total)
-    return (high[1] - low[1]) / (high[0] - low[0])
+def statement_stats(conn, points: int, top: int = 6) -> list[str]:
+    """The statements that took most of PostgreSQL's execution time since the last reset (needs
+    --statement-stats), as us per landed point."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT calls, total_exec_time, rows, shared_blks_hit, shared_blks_read, shared_blks_dirtied,
+                      shared_blks_written, regexp_replace(left(query, 90), '\\s+', ' ', 'g')
+               FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT %s""",
+            (top,),
+        )
+        return [
+            f"    {1000 * ms / points:6.1f} us/point  {calls:>6} calls  blocks per point hit/read/dirtied/"
+            f"written {hit / points:.2f}/{read / points:.2f}/{dirtied / points:.2f}/{written / points:.3f}  "
+            f"{query}"
+            for calls, ms, _rows, hit, read, dirtied, written, query in cur.fetchall()
+        ]
 
 
-def cores_used(samples: list[tuple], total: int, column: int) -> float:
-    """CPU cores a process tree used between 10 % and 90 % (column: its CPU seconds in each sample)."""
-    low, high = steady_window(samples, total)
-    return (high[column] - low[column]) / (high[0] - low[0])
-
-
-def flink_phase(flink_python, kafka, pg, work, topic: str, points: list[dict], segmenter, job_env) -> dict:
-    """Produce ``points`` to ``topic``, run the job until every row landed, wait for the segmenter."""
+def flink_phase(
+    flink_python,
+    kafka,
+    pg,
+    work,
+    topic: str,
+    points: list[dict],
+    warmup: int,
+    segmenter,
+    job_env,
+    stats: bool,
+) -> dict:
+    """Produce ``points`` to ``topic``, run the job until every row landed, wait for the segmenter. The
+    first ``warmup`` rows warm the fresh JVM (JIT) up; the figures are those of the next 90 % of the rest
+    (the tail, where the last batches wait for a timer, left out)."""
     produced = produce_points(kafka.bootstrap, topic, points, "flink-bench")
     print(f"  produced {len(points):,} points to {topic} ({produced:,.0f}/s)", flush=True)
     prefix = points[0]["vehicle_id"][:-5]
     since = datetime.fromtimestamp(min(p["ts"] for p in points) / 1000, UTC)
+    instants = vehicle_instants(points)
+    measured_end = warmup + 0.9 * (len(points) - warmup)
     conn = pg.connect()
+    until = datetime.fromtimestamp(max(p["ts"] for p in points) / 1000, UTC)
+    days = (day_start(until) - day_start(since)).days + 1
+    sql = landed_sql([partition_of(conn, day_start(since) + timedelta(days=d)) for d in range(days)])
     started = time.monotonic()
     job = start_job(flink_python, kafka, pg, work, topic, job_env)
+    statement_lines: list[str] = []
     try:
         samples = []  # (time, rows, CPU seconds of the job's processes, of PostgreSQL's, of the broker's)
         postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
+        stats_state = "before"
         while True:
-            n = landed(conn, prefix, since)
+            n = landed(conn, sql, instants, since)
             cpu = [tree_cpu_seconds(pid) for pid in (job.pid, postmaster, kafka.process.pid)]
             samples.append((time.monotonic(), n, *cpu))
+            if stats and stats_state == "before" and n >= warmup:
+                scalar(conn, "SELECT pg_stat_statements_reset()")
+                stats_state, stats_from = "measuring", n
+            elif stats and stats_state == "measuring" and n >= measured_end:
+                statement_lines = statement_stats(conn, n - stats_from)
+                stats_state = "done"
             if n >= len(points):
                 break
             if job.poll() is not None:
                 raise RuntimeError(f"the job exited with {job.returncode}; see {work}")
             if time.monotonic() - started > 1200:
                 raise TimeoutError(f"{n:,} of {len(points):,} rows after 1200 s")
-            time.sleep(0.25)
+            time.sleep(2)  # each sample probes every vehicle (~50 ms of PostgreSQL on this machine)
         catch_up = wait_caught_up(conn, 600, segmenter)
+        counted = count_landed(conn, prefix, since)
+        if counted != len(points):
+            raise RuntimeError(f"{counted:,} rows counted, {len(points):,} expected (out-of-order landing?)")
     finally:
         stop_process(job, timeout=60)
         conn.close()
-    first_row = next(s[0] for s in samples if s[1] > 0)
+    first_row = next(s for s in samples if s[1] > 0)
     return {
-        "rate": sustained_rate(samples, len(points)),
-        "flink_cores": cores_used(samples, len(points), 2),
-        "postgres_cores": cores_used(samples, len(points), 3),
-        "broker_cores": cores_used(samples, len(points), 4),
-        "first_row_s": first_row - started,
+        **window_figures(samples, warmup, measured_end),
+        "warmup": window_figures(samples, first_row[1], warmup),
+        "first_row_s": first_row[0] - started,
         "all_rows_s": samples[-1][0] - started,
         "catch_up_s": catch_up,
+        "statements": statement_lines,
     }
 
 
@@ -171,9 +250,54 @@ def plain_copy(pg: PostgresServer, buffers: list[str], count: int) -> float:
     return count / seconds
 
 
+def enable_statement_stats(pg: PostgresServer) -> None:
+    conn = pg.connect()
+    with conn.cursor() as cur:
+        cur.execute("ALTER SYSTEM SET shared_preload_libraries = 'postgis-3', 'pg_stat_statements'")
+    conn.close()
+    pg.stop()
+    pg.start()
+    conn = pg.connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    conn.close()
+
+
+def warmup_line(phase: dict) -> str:
+    warmup = phase["warmup"]
+    return (
+        f"{warmup['rate']:,.0f} points/s, job {warmup['flink_cores']:.2f} cores "
+        f"({1e6 * warmup['flink_cores'] / warmup['rate']:.1f} us/point)"
+    )
+
+
+def print_phase(phase: dict) -> None:
+    print(
+        f"  warm-up {warmup_line(phase)}; measured {phase['points']:,} points in {phase['seconds']:.0f} s: "
+        f"{phase['rate']:,.0f} points/s, cores job / PostgreSQL / Kafka {phase['flink_cores']:.2f} / "
+        f"{phase['postgres_cores']:.2f} / {phase['broker_cores']:.2f}",
+        flush=True,
+    )
+    for line in phase["statements"]:
+        print(line, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=300_000, help="points landed in each phase")
+    parser.add_argument(
+        "--points", type=int, default=1_200_000, help="points landed in each phase, warm-up included"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=300_000,
+        help="points each phase lands before it measures (the fresh job JVM's JIT warm-up)",
+    )
+    parser.add_argument(
+        "--statement-stats",
+        action="store_true",
+        help="load pg_stat_statements and print the statements' time per point in each measured window",
+    )
     parser.add_argument("--vehicles", type=int, default=1000)
     parser.add_argument("--preload", type=int, default=10_000_000, help="points stored before phase 4")
     parser.add_argument("--quick", action="store_true", help="preload 1M points instead (a quick run)")
@@ -214,6 +338,8 @@ def main() -> int:
             parser.error(f"--job-env takes NAME=VALUE, not {setting!r}")
         job_env[name] = value
     preload_points = 1_000_000 if args.quick else args.preload
+    if not 0 < args.warmup < args.points:
+        parser.error("--warmup must be between 0 and --points")
 
     subprocess.run([str(JOB_DIR / "install-local.sh")], check=True)
     flink_python = cache_dir() / "flink-venv" / "bin" / "python"
@@ -223,17 +349,21 @@ def main() -> int:
         segmenter = None
         try:
             pg.start()
+            if args.statement_stats:
+                enable_statement_stats(pg)
             ensure_topics(kafka.bootstrap, [PRELOADED_TOPIC])
             now = datetime.now(UTC)
             today = day_start(now)
             conn = pg.connect()
-            ensure_partitions(conn, today - timedelta(days=1), today + timedelta(days=1))
+            ensure_partitions(conn, today - timedelta(days=2), today + timedelta(days=1))
             create_plain_table(conn)
             segmenter = start_segmenter(pg.dsn, work / "segmenter.log")
 
-            # Both phases land in the last hour, the preloaded history ends 2 h ago at the latest, on its
-            # own day.
-            base_ms = int((now - timedelta(hours=1)).timestamp() * 1000)
+            # Both phases land in the last hour; the preloaded history ends on the day before theirs (so in
+            # other partitions, as history does in production, also when the bench runs just after
+            # midnight), 2 h ago at the latest.
+            landing_start = now - timedelta(hours=1)
+            base_ms = int(landing_start.timestamp() * 1000)
             empty_points = round_robin_points("tp-", args.points, args.vehicles, base_ms)
             buffers = copy_buffers(empty_points, FLUSH_ROWS)
             copy_before = plain_copy(pg, buffers, len(empty_points))
@@ -241,12 +371,21 @@ def main() -> int:
 
             print("Flink, empty store", flush=True)
             empty = flink_phase(
-                flink_python, kafka, pg, work, LOCATIONS.name, empty_points, segmenter, job_env
+                flink_python,
+                kafka,
+                pg,
+                work,
+                LOCATIONS.name,
+                empty_points,
+                args.warmup,
+                segmenter,
+                job_env,
+                args.statement_stats,
             )
-            print(f"  {empty['rate']:,.0f} points/s", flush=True)
+            print_phase(empty)
 
             print(f"preloading {preload_points:,} points", flush=True)
-            history_end = min(today, now - timedelta(hours=2))
+            history_end = min(day_start(landing_start), now - timedelta(hours=2))
             load_s, _first, _interval = preload(conn, "hist-", args.vehicles, preload_points, history_end)
             segments_s = 0.0
             if args.history_segments:
@@ -272,9 +411,18 @@ def main() -> int:
             print("Flink, preloaded store", flush=True)
             preloaded_points = round_robin_points("hist-", args.points, args.vehicles, base_ms + 600_000)
             preloaded = flink_phase(
-                flink_python, kafka, pg, work, PRELOADED_TOPIC.name, preloaded_points, segmenter, job_env
+                flink_python,
+                kafka,
+                pg,
+                work,
+                PRELOADED_TOPIC.name,
+                preloaded_points,
+                args.warmup,
+                segmenter,
+                job_env,
+                args.statement_stats,
             )
-            print(f"  {preloaded['rate']:,.0f} points/s", flush=True)
+            print_phase(preloaded)
             copy_after = plain_copy(pg, buffers, len(empty_points))
             conn.close()
 
@@ -300,13 +448,23 @@ def main() -> int:
                     f"{1e6 * preloaded['flink_cores'] / preloaded['rate']:.1f} us",
                 ),
                 (
+                    "PostgreSQL CPU per point, empty / preloaded",
+                    f"{1e6 * empty['postgres_cores'] / empty['rate']:.1f} / "
+                    f"{1e6 * preloaded['postgres_cores'] / preloaded['rate']:.1f} us",
+                ),
+                (
+                    "warm-up (first rows), empty / preloaded",
+                    f"{warmup_line(empty)}; {warmup_line(preloaded)}",
+                ),
+                (
                     "segmenter caught up after last row",
                     f"{empty['catch_up_s']:.1f} s / {preloaded['catch_up_s']:.1f} s",
                 ),
             ]
             print_table(
                 f"Kafka -> MobilityDB, job settings {job_env or 'default'}, "
-                f"{args.points:,} points per phase, {args.vehicles} vehicles, flush {FLUSH_ROWS}",
+                f"{args.points:,} points per phase (measured after the first {args.warmup:,}), "
+                f"{args.vehicles} vehicles, flush {FLUSH_ROWS}",
                 rows,
             )
             print(f"ratio flink / plain COPY  {empty['rate'] / copy_rate:.2f}   (target >= 0.50; was 0.20)")
