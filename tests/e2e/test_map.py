@@ -235,7 +235,12 @@ def test_select_follow_search_and_reload(platform, page, map_url, artifacts):
     open_map(page, map_url)
     with Devices(platform.ingest_url, positions, telemetry_of=target) as devices:
         has_vehicles(page, ids)
-        assert int(text(page, "vehicle-count")) >= 3
+        # The count is redrawn by the UI's refresh (every 500 ms), which may not have run yet.
+        wait_until(
+            page,
+            "the vehicle count to show at least 3",
+            "() => Number(document.querySelector('[data-testid=vehicle-count]').textContent) >= 3",
+        )
 
         page.click("[data-testid=fit-vehicles]")
         settle(page)
