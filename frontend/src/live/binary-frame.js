@@ -128,6 +128,11 @@ export function decodeBinaryFrame(buffer) {
   return { kind, serverTime, columns, invalid: 0 };
 }
 
+/** Whether a row's position and time can be shown (the rule for both wire formats). */
+export function usablePosition(lon, lat, ts) {
+  return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90 && Number.isFinite(ts);
+}
+
 export function isUsableRow(id, lon, lat, ts) {
-  return id.length > 0 && lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90 && Number.isFinite(ts);
+  return id.length > 0 && usablePosition(lon, lat, ts);
 }

@@ -3,7 +3,7 @@
 // replaces the set" rule. It runs in the frame worker, so the main thread never hashes an id: it
 // receives slot numbers and columns and scatters them into the store. Pure apart from `now`.
 
-import { decodeBinaryFrame, scanBinaryFrame } from './binary-frame.js';
+import { decodeBinaryFrame, scanBinaryFrame, usablePosition } from './binary-frame.js';
 import { createIdTable, decodeUtf8, hashBytes } from './id-table.js';
 import { parseFrame } from '../lib/frames.js';
 import { vehicleColor } from '../lib/live.js';
@@ -158,7 +158,7 @@ export function createFrameProcessor({ maxVehicles = 100000, liveWindowSeconds =
       const x = lon[i];
       const y = lat[i];
       const length = idLength[i];
-      if (!(length > 0 && x >= -180 && x <= 180 && y >= -90 && y <= 90 && Number.isFinite(t))) {
+      if (!(length > 0 && usablePosition(x, y, t))) {
         invalid += 1;
         continue;
       }
