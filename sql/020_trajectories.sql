@@ -18,6 +18,11 @@
 -- Queries never wait for the segmenter: a bucket still listed in trajectory_dirty is built from the
 -- stored instants, like the open bucket, so a point is part of its trajectory as soon as it commits.
 
+-- Writers lock vehicle_points, then trajectory_dirty (in the trigger). This file changes both, so it
+-- takes vehicle_points first as well: applied while points are written, it waits for the writers
+-- instead of deadlocking with them (the lock CREATE TRIGGER needs; it does not block readers).
+LOCK TABLE vehicle_points IN SHARE ROW EXCLUSIVE MODE;
+
 -- No JIT in this database: MobilityDB's functions carry high planner costs, so small queries (one
 -- bucket, one vehicle) crossed jit_above_cost and spent seconds compiling (measured: 11 s for a
 -- 5-point segment on the loaded build machine, 0.09 s without JIT). New sessions get it.
@@ -53,9 +58,13 @@ DROP FUNCTION IF EXISTS geostream_apply_changes_safely(geostream_point[], geostr
 DROP FUNCTION IF EXISTS geostream_apply_changes(geostream_point[], geostream_point[]);
 DROP FUNCTION IF EXISTS geostream_build_segment(text, timestamptz, interval, interval);
 DROP TYPE IF EXISTS geostream_point;
-ALTER TABLE IF EXISTS vehicle_state DROP COLUMN IF EXISTS prev_open;
 DO $$
 BEGIN
+    -- Only when there is something to drop: ALTER TABLE locks out the segmenter even when it does nothing.
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.vehicle_state')
+               AND attname = 'prev_open' AND NOT attisdropped) THEN
+        ALTER TABLE vehicle_state DROP COLUMN prev_open;
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'rebuild_trajectories' AND prokind = 'f') THEN
         DROP FUNCTION rebuild_trajectories(text);  -- now a procedure (it commits per vehicle)
     END IF;

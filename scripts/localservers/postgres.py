@@ -24,6 +24,10 @@ INSTANCES = "srv/geostream"  # inside the root
 REPO = Path(__file__).resolve().parents[2]
 INSTALLER = REPO / "scripts" / "install-mobilitydb.sh"
 STALE_AFTER_S = 3600  # an instance dir without an owner file older than this is a leftover
+# Below PostgreSQL's deadlock_timeout (1 s): a schema file that waits this long for a lock gives up
+# before the deadlock detector could pick a writer as the victim.
+SCHEMA_LOCK_TIMEOUT_MS = 500
+SCHEMA_APPLY_PATIENCE_S = 120
 
 SERVER_CONFIG = """\
 # Written by scripts/localservers/postgres.py at each start.
@@ -175,14 +179,37 @@ class PostgresServer:
         conn = self.connect()
         try:
             with conn.cursor() as cur:
+                # A file's DDL locks tables in its own order while writers (the Flink sink, the
+                # segmenter) may be running: it waits at most this long for a lock, gives up all it
+                # holds and tries again, so it yields to writers instead of deadlocking with them.
+                cur.execute("SET lock_timeout = %s", (f"{SCHEMA_LOCK_TIMEOUT_MS}ms",))
                 for path in files:
-                    try:
-                        cur.execute(path.read_text())
-                    except Exception as exc:
-                        raise RuntimeError(f"{path.name}: {exc}") from exc
+                    self._apply_file(cur, path)
         finally:
             conn.close()
         return [path.name for path in files]
+
+    @staticmethod
+    def _apply_file(cur, path: Path) -> None:
+        """One file in one transaction (a multi-statement simple query), retried while it loses a lock
+        race: the failed attempt rolled back, and every file is idempotent."""
+        import psycopg2.errors
+
+        deadline = time.monotonic() + SCHEMA_APPLY_PATIENCE_S
+        pause = 0.1
+        while True:
+            try:
+                cur.execute(path.read_text())
+                return
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected) as exc:
+                if time.monotonic() + pause > deadline:
+                    raise RuntimeError(
+                        f"{path.name}: still losing lock races after {SCHEMA_APPLY_PATIENCE_S} s: {exc}"
+                    ) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+            except Exception as exc:
+                raise RuntimeError(f"{path.name}: {exc}") from exc
 
     # -- internals -----------------------------------------------------------------------------------
 

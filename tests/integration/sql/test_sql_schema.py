@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import psycopg2
@@ -131,3 +133,56 @@ def test_second_server_runs_alongside_and_stops_idempotently(mobilitydb: Postgre
     finally:
         other.destroy()
     assert not other.instance_dir.exists()
+
+
+def test_reapplying_while_points_are_written_never_fails_a_writer(mobilitydb: PostgresServer, db):
+    """A local server re-applies sql/ at every start, while the Flink sink and the segmenter may already
+    be writing again (CI once saw 020 deadlock with the sink). The schema must wait its turn: no writer
+    and no segmenter round may fail, and every point lands."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    written: list[int] = []
+
+    def write(worker: int) -> None:
+        conn = mobilitydb.connect()
+        try:
+            i = 0
+            while not stop.is_set():
+                rows = [
+                    point(f"live-{worker}-{v}", T0 + timedelta(seconds=i), 2.0 + i * 1e-4, 48.0 + v * 1e-3)
+                    for v in range(20)
+                ]
+                upsert(conn, rows, settle=False)
+                written.append(len(rows))
+                i += 1
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    def segment() -> None:
+        conn = mobilitydb.connect()
+        try:
+            while not stop.is_set():  # as the segmenter service does: one short round at a time
+                scalar(conn, "SELECT stored FROM segmenter_round(5000)")
+                time.sleep(0.05)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(3)] + [
+        threading.Thread(target=segment)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(5):
+            mobilitydb.apply_sql()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert errors == []
+    assert sum(written) > 0
+    assert scalar(db, "SELECT count(*) FROM vehicle_points WHERE vehicle_id LIKE 'live-%'") == sum(written)
