@@ -26,6 +26,7 @@ except ImportError:  # run from a checkout without PYTHONPATH: the shared packag
 
 from flink_common import (  # noqa: E402
     build_statement_set,
+    env_bool,
     env_int,
     kafka_sink_options,
     lit,
@@ -60,6 +61,7 @@ class Settings:
     jdbc_flush_max_rows: int
     jdbc_flush_interval_ms: int
     jdbc_max_retries: int
+    jdbc_copy_new_rows: bool
     max_future_ms: int
     min_event_time_ms: int
     restart_max_backoff_ms: int
@@ -89,6 +91,7 @@ class Settings:
             jdbc_flush_max_rows=env_int("JDBC_FLUSH_MAX_ROWS", 5000, 1),
             jdbc_flush_interval_ms=env_int("JDBC_FLUSH_INTERVAL_MS", 200),
             jdbc_max_retries=env_int("JDBC_MAX_RETRIES", 3),
+            jdbc_copy_new_rows=env_bool("JDBC_COPY_NEW_ROWS", True),
             max_future_ms=env_int("MAX_FUTURE_MS", DEFAULT_MAX_FUTURE_MS),
             min_event_time_ms=env_int("MIN_EVENT_TIME_MS", DEFAULT_MIN_TS_MS),
             restart_max_backoff_ms=env_int("RESTART_MAX_BACKOFF_MS", 30_000, 1000),
@@ -208,6 +211,8 @@ def points_sink_ddl(s: Settings) -> str:
     }
     if s.points_sink == "jdbc":
         options["driver"] = s.jdbc_driver
+    else:
+        options["sink.copy-new-rows"] = str(s.jdbc_copy_new_rows).lower()
     # With a primary key both sinks upsert (ON CONFLICT (vehicle_id, ts) DO UPDATE) and keep one row per
     # key in their buffer, the last: a replay after a restart rewrites rows instead of adding instants.
     # TIMESTAMP, not TIMESTAMP_LTZ (which the JDBC connector rejects): the value is UTC wall time

@@ -2,11 +2,12 @@
 real MobilityDB.
 
 Its JUnit cases (buffer: one row per key, the last wins; flush at max rows, at the interval, on checkpoint;
-retries, then failure) run with the rest of the module's in test_parse_location.py. A small PyFlink
-program writes rows through the sink into the real vehicle_points: duplicates in one batch and across
-batches, values an array literal must escape, NULLs, a conflict with a stored row, a replay of a stored row
-(not written again) next to a correction, and a table that does not exist (the job must fail after its
-retries, not drop the batch; the writer thread's failure reaches the task).
+retries, then failure; COPY text) run with the rest of the module's in test_parse_location.py. A small
+PyFlink program writes rows through the sink into the real vehicle_points: duplicates in one batch and
+across batches, values an array literal or COPY's text must escape, NULLs, a conflict with a stored row
+(the batch's COPY fails and it is upserted), a replay of a stored row (not written again) next to a
+correction, and a table that does not exist (the job must fail after its retries, not drop the batch; the
+writer thread's failure reaches the task).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ run("one_batch", "vehicle_points", 1000, [
     (p + "quote\"back\\slash,{brace} NULL", t0, 3.0, 4.0, 5.5, 90.0, 35.0, 5.0, 80.0, "x,\"y\"\\z"),
     (p + "NULL", t0, 5.0, 6.0, *none, "NULL"),
     (p + "é-中", t0 + timedelta(milliseconds=1), 7.0, 8.0, *none, ""),
+    (p + "ctl", t0, 1e-4, -0.0, *none, "tab\there\nnl\rcr\\N end"),
     (p + "a", t0, 1.5, 2.5, 3.0, None, None, None, None, "last"),
 ])
 run("one_row_batches", "vehicle_points", 1, [
@@ -152,6 +154,7 @@ def test_one_batch_keeps_the_last_row_of_a_key_and_every_value_as_sent(sink_runs
     assert rows['quote"back\\slash,{brace} NULL'] == (T0_MS, 3.0, 4.0, 5.5, 90.0, 35.0, 5.0, 80.0, 'x,"y"\\z')
     assert rows["NULL"] == (T0_MS, 5.0, 6.0, n, n, n, n, n, "NULL")  # the text NULL, not a NULL
     assert rows["é-中"] == (T0_MS + 1, 7.0, 8.0, n, n, n, n, n, "")
+    assert rows["ctl"] == (T0_MS, 1e-4, -0.0, n, n, n, n, n, "tab\there\nnl\rcr\\N end")
 
 
 def test_batches_of_one_row_end_with_the_last_write_and_update_a_stored_row(sink_runs, postgres):
@@ -216,6 +219,20 @@ def test_the_job_writes_points_through_it_keyed_by_vehicle_and_time(flink_python
     assert len(writers) == 1, graph
     assert writers[0]["parallelism"] == 2
     assert [p["ship_strategy"] for p in writers[0]["predecessors"]] == ["HASH"]
+
+
+def test_batches_of_new_keys_go_by_copy_unless_switched_off(monkeypatch):
+    monkeypatch.delenv("JDBC_COPY_NEW_ROWS", raising=False)
+    assert "'sink.copy-new-rows' = 'true'" in locations_job.points_sink_ddl(locations_job.Settings.from_env())
+    monkeypatch.setenv("JDBC_COPY_NEW_ROWS", "false")
+    assert "'sink.copy-new-rows' = 'false'" in locations_job.points_sink_ddl(
+        locations_job.Settings.from_env()
+    )
+    monkeypatch.setenv("POINTS_SINK", "jdbc")  # Flink's JDBC connector has no such option
+    assert "copy-new-rows" not in locations_job.points_sink_ddl(locations_job.Settings.from_env())
+    monkeypatch.setenv("JDBC_COPY_NEW_ROWS", "sometimes")
+    with pytest.raises(SystemExit, match="JDBC_COPY_NEW_ROWS"):
+        locations_job.Settings.from_env()
 
 
 def test_an_unknown_points_sink_is_refused():

@@ -7,9 +7,10 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
- * The two statements of the sink, one bound array per column: a whole batch is one statement, whatever its
- * size, so PostgreSQL parses and plans it once (pgjdbc's rewritten batches send a statement per 128 rows)
- * and the table's statement-level triggers fire once.
+ * The statements of the sink: the upsert and the delete bind one array per column, so a whole batch is one
+ * statement, whatever its size: PostgreSQL parses and plans it once (pgjdbc's rewritten batches send a
+ * statement per 128 rows) and the table's statement-level triggers fire once; the COPY, for batches of new
+ * keys, is one statement too.
  */
 final class ArrayUpsert implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -59,6 +60,15 @@ final class ArrayUpsert implements Serializable {
                         + ") IS DISTINCT FROM (" + String.join(", ", incoming) + ")";
         return "INSERT INTO " + quotedTable() + " AS " + TARGET + " (" + columnList(all) + ") SELECT * FROM unnest("
                 + arrayParameters(all) + ") ON CONFLICT (" + columnList(keys()) + ") " + onConflict;
+    }
+
+    /**
+     * {@code COPY t (cols) FROM STDIN}: rows whose keys are not stored yet, at a third less of PostgreSQL's
+     * time than the upsert ({@code bench/README.md}); a stored key makes the whole COPY fail (unique_violation).
+     */
+    String copySql() {
+        List<Integer> all = IntStream.range(0, columns.size()).boxed().collect(Collectors.toList());
+        return "COPY " + quotedTable() + " (" + columnList(all) + ") FROM STDIN";
     }
 
     /** {@code DELETE FROM t WHERE (key) IN (SELECT * FROM unnest(?::type[], ...))}: a changelog's deletions. */

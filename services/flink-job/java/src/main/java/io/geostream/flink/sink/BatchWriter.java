@@ -10,6 +10,11 @@ interface BatchWriter extends AutoCloseable {
     /** After a failed write: drops the connection when it is broken, so the next write reconnects. */
     void recover();
 
+    /** Batches whose COPY met a stored key and were upserted instead (see {@link PgArrayWriter}). */
+    default long copyConflicts() {
+        return 0;
+    }
+
     @Override
     void close();
 }

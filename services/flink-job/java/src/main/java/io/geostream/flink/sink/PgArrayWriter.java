@@ -1,5 +1,7 @@
 package io.geostream.flink.sink;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.lang.reflect.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -7,23 +9,37 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Properties;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes a batch with one statement per kind of change, each column bound as one array
- * ({@link Connection#createArrayOf}); autocommit, so each statement is its own transaction. A batch holds
- * each key once, so its deletions and upserts are independent; a replay rewrites the same rows.
+ * Writes a batch with one statement per kind of change; autocommit, so each statement is its own transaction.
+ * A batch holds each key once, so its deletions and upserts are independent.
+ *
+ * <p>Upserts: live points are new keys, so a batch is first sent as one {@code COPY} (PostgreSQL's cheapest
+ * write, with the same triggers). When a key is already stored (a replay after a restart, a correction, a
+ * device resending a point) the COPY fails as a whole and writes nothing; the batch then goes as the upsert,
+ * each column bound as one array ({@link Connection#createArrayOf}), and so do the next
+ * {@link #UPSERT_BATCHES_AFTER_CONFLICT} batches (a replay comes as a run of such batches). Both end with the
+ * same rows stored: a new key is inserted either way, a stored one is updated only by the upsert.
  */
 final class PgArrayWriter implements BatchWriter {
     private static final Logger LOG = LoggerFactory.getLogger(PgArrayWriter.class);
     private static final int VALID_CHECK_TIMEOUT_S = 5;
+    private static final String UNIQUE_VIOLATION = "23505";
+    static final int UPSERT_BATCHES_AFTER_CONFLICT = 16;
 
     private final SinkSettings settings;
     private final ArrayUpsert statements;
     private Connection connection;
     private PreparedStatement upsert;
     private PreparedStatement delete;
+    private CopyManager copy;
+    /** Batches still to be sent as the upsert without trying COPY first (after a conflict). */
+    private int upsertOnlyBatches;
+    private volatile long copyConflicts;
 
     PgArrayWriter(SinkSettings settings, ArrayUpsert statements) {
         this.settings = settings;
@@ -37,10 +53,41 @@ final class PgArrayWriter implements BatchWriter {
             bind(delete, batch.deletes(), statements.keys());
             delete.executeUpdate();
         }
-        if (!batch.upserts().isEmpty()) {
+        if (!batch.upserts().isEmpty() && !copied(batch.upserts())) {
             bind(upsert, batch.upserts(), allColumns());
             upsert.executeUpdate();
         }
+    }
+
+    /** COPY the rows when no conflict was seen lately; false when they still have to be upserted. */
+    private boolean copied(List<Object[]> rows) throws SQLException {
+        if (!settings.copyNewRows()) {
+            return false;
+        }
+        if (upsertOnlyBatches > 0) {
+            upsertOnlyBatches--;
+            return false;
+        }
+        byte[] text = CopyText.render(rows, statements.kinds);
+        try {
+            copy.copyIn(statements.copySql(), new ByteArrayInputStream(text), text.length);
+            return true;
+        } catch (SQLException e) {
+            if (!UNIQUE_VIOLATION.equals(e.getSQLState())) {
+                throw e;
+            }
+            copyConflicts++;
+            upsertOnlyBatches = UPSERT_BATCHES_AFTER_CONFLICT;
+            LOG.debug("geostream-points sink: a key of the batch is stored, upserting it", e);
+            return false;
+        } catch (IOException e) {
+            throw new SQLException("COPY into " + statements.table + " failed reading its own buffer", e);
+        }
+    }
+
+    @Override
+    public long copyConflicts() {
+        return copyConflicts;
     }
 
     private List<Integer> allColumns() {
@@ -75,6 +122,7 @@ final class PgArrayWriter implements BatchWriter {
             opened.setAutoCommit(true);
             upsert = opened.prepareStatement(statements.upsertSql());
             delete = opened.prepareStatement(statements.deleteSql());
+            copy = opened.unwrap(PGConnection.class).getCopyAPI();
         } catch (SQLException e) {
             closeQuietly(opened);
             throw e;
@@ -108,6 +156,7 @@ final class PgArrayWriter implements BatchWriter {
         connection = null;
         upsert = null;
         delete = null;
+        copy = null;
     }
 
     private static void closeQuietly(Connection c) {

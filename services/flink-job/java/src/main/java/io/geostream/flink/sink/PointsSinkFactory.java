@@ -40,6 +40,10 @@ public final class PointsSinkFactory implements DynamicTableSinkFactory {
             .intType()
             .defaultValue(3)
             .withDescription("retries of a failed batch (reconnecting when the connection broke), then the job fails");
+    static final ConfigOption<Boolean> COPY_NEW_ROWS = ConfigOptions.key("sink.copy-new-rows")
+            .booleanType()
+            .defaultValue(true)
+            .withDescription("send a batch as COPY first, and as the upsert only when one of its keys is stored");
     static final long RETRY_BACKOFF_MS = 1000;
 
     @Override
@@ -54,7 +58,7 @@ public final class PointsSinkFactory implements DynamicTableSinkFactory {
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        return Set.of(USERNAME, PASSWORD, MAX_ROWS, FLUSH_INTERVAL, MAX_RETRIES, FactoryUtil.SINK_PARALLELISM);
+        return Set.of(USERNAME, PASSWORD, MAX_ROWS, FLUSH_INTERVAL, MAX_RETRIES, COPY_NEW_ROWS, FactoryUtil.SINK_PARALLELISM);
     }
 
     @Override
@@ -85,7 +89,8 @@ public final class PointsSinkFactory implements DynamicTableSinkFactory {
                 options.get(MAX_ROWS),
                 options.get(FLUSH_INTERVAL).toMillis(),
                 options.get(MAX_RETRIES),
-                RETRY_BACKOFF_MS);
+                RETRY_BACKOFF_MS,
+                options.get(COPY_NEW_ROWS));
         return new PointsTableSink(
                 settings, statements, types, options.getOptional(FactoryUtil.SINK_PARALLELISM).orElse(null));
     }

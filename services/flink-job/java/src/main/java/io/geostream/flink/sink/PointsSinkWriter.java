@@ -73,6 +73,7 @@ final class PointsSinkWriter implements SinkWriter<RowData> {
         this.retries = metrics.counter("pointsSinkRetries");
         metrics.gauge("pointsSinkLastFlushMs", () -> lastFlushMs);
         metrics.gauge("pointsSinkMergedRows", buffer::merged);
+        metrics.gauge("pointsSinkCopyConflicts", out::copyConflicts);
     }
 
     @Override

@@ -4,7 +4,8 @@ import java.io.Serializable;
 
 /**
  * The sink's options (see {@link PointsSinkFactory}). {@code retryBackoffMs} is the wait before the first
- * retry; the n-th retry waits n times as long, as the JDBC connector does.
+ * retry; the n-th retry waits n times as long, as the JDBC connector does. {@code copyNewRows}: try a batch
+ * as COPY before the upsert ({@link PgArrayWriter}).
  */
 record SinkSettings(
         String url,
@@ -13,7 +14,8 @@ record SinkSettings(
         int maxRows,
         long flushIntervalMs,
         int maxRetries,
-        long retryBackoffMs)
+        long retryBackoffMs,
+        boolean copyNewRows)
         implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -29,6 +31,6 @@ record SinkSettings(
     @Override
     public String toString() {
         return "SinkSettings[url=" + url + ", username=" + username + ", maxRows=" + maxRows + ", flushIntervalMs="
-                + flushIntervalMs + ", maxRetries=" + maxRetries + "]";
+                + flushIntervalMs + ", maxRetries=" + maxRetries + ", copyNewRows=" + copyNewRows + "]";
     }
 }

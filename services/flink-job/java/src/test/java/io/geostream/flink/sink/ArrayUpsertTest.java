@@ -25,6 +25,13 @@ class ArrayUpsertTest {
             new int[] {0, 1});
 
     @Test
+    void copyNamesEveryColumnInOrder() {
+        assertEquals(
+                "COPY \"vehicle_points\" (\"vehicle_id\", \"ts\", \"lon\", \"source\") FROM STDIN",
+                POINTS.copySql());
+    }
+
+    @Test
     void upsertIsOneStatementOverOneArrayPerColumn() {
         assertEquals(
                 "INSERT INTO \"vehicle_points\" AS \"target\" (\"vehicle_id\", \"ts\", \"lon\", \"source\") "

@@ -121,7 +121,7 @@ class PointsSinkWriterTest {
 
     private PointsSinkWriter writer(int maxRows, long intervalMs, int maxRetries) {
         return new PointsSinkWriter(
-                new SinkSettings("jdbc:postgresql://unused/db", "u", "p", maxRows, intervalMs, maxRetries, 0),
+                new SinkSettings("jdbc:postgresql://unused/db", "u", "p", maxRows, intervalMs, maxRetries, 0, true),
                 STATEMENTS,
                 TYPES,
                 out,
