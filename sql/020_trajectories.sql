@@ -347,6 +347,26 @@ $$;
 
 -- -- The segmenter's round ---------------------------------------------------------------------------
 
+-- The newest valid point of a vehicle. Two probes, in order, and the first point found ends it: from
+-- p_since on (a round passes the earliest time of the points it claimed), which reads only the
+-- partitions from p_since on, and a point found there is the newest of all; then from the start, only
+-- when the first found nothing (its newest points were deleted), which descends every day's index.
+CREATE OR REPLACE FUNCTION geostream_latest_point(p_vehicle text, p_since timestamptz)
+RETURNS TABLE (ts timestamptz, lon float8, lat float8, speed float8, heading float8)
+LANGUAGE sql STABLE
+AS $$
+    SELECT p.*
+    FROM (VALUES (coalesce(p_since, '-infinity')), ('-infinity')) AS b(since)
+    CROSS JOIN LATERAL (
+        SELECT q.ts, q.lon, q.lat, q.speed, q.heading
+        FROM vehicle_points q
+        WHERE q.vehicle_id = p_vehicle AND q.ts >= b.since AND geostream_valid_position(q.lon, q.lat)
+        ORDER BY q.ts DESC
+        LIMIT 1
+    ) AS p
+    LIMIT 1
+$$;
+
 -- One round: claims up to p_max_rows logged rows (only those with id <= p_upto_id when given; only
 -- p_vehicle's when given), then, in the same statement and snapshot:
 --   1. each touched vehicle's newest valid point becomes its vehicle_state (open bucket = its bucket;
@@ -391,15 +411,9 @@ AS $$
     latest AS (
         SELECT v.vehicle_id, p.ts, p.lon, p.lat, p.speed, p.heading,
                geostream_bucket(p.ts, s.width) AS open_bucket
-        FROM (SELECT DISTINCT d.vehicle_id FROM dirty d) AS v
+        FROM (SELECT d.vehicle_id, min(d.min_ts) AS since FROM dirty d GROUP BY 1) AS v
         CROSS JOIN s
-        LEFT JOIN LATERAL (
-            SELECT q.ts, q.lon, q.lat, q.speed, q.heading
-            FROM vehicle_points q
-            WHERE q.vehicle_id = v.vehicle_id AND geostream_valid_position(q.lon, q.lat)
-            ORDER BY q.ts DESC
-            LIMIT 1
-        ) AS p ON true
+        LEFT JOIN LATERAL geostream_latest_point(v.vehicle_id, v.since) AS p ON true
     ),
     -- The open bucket's box: the rows logged for it (or for its prefix), plus the old box while the
     -- open bucket stays or moves one bucket on; rescanned only when a deletion moved it back.

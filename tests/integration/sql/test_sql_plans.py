@@ -101,6 +101,30 @@ def test_points_and_segments_are_read_through_indexes_of_the_windows_partitions(
             assert not any(day in scan for day in other_days), f"{name}: not pruned: {scan}\n{text}"
 
 
+def test_a_round_looks_for_a_vehicles_newest_point_only_in_the_days_of_its_new_points(fleet):
+    """The segmenter's round finds each touched vehicle's newest point from the time of the points it
+    claimed on: it read every day's partition before (its cost grew with the days kept)."""
+    newest = DAY + timedelta(days=1, hours=23, minutes=59, seconds=30)
+    with fleet.cursor() as cur:
+        cur.execute("BEGIN")
+        try:
+            cur.execute(
+                "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) "
+                "VALUES ('plan-7', %s, 2.07, 48.07, 'x')",
+                (newest,),
+            )
+            text = plans(fleet, "SELECT * FROM segmenter_round(50000, 'plan-7')")
+            cur.execute("SELECT ts FROM vehicle_state WHERE vehicle_id = 'plan-7'")
+            assert cur.fetchone()[0] == newest
+        finally:
+            cur.execute("ROLLBACK")
+    # The probe is the round's only backward scan (newest first); run-time pruning skips the older days.
+    probes = {scan for scan in scanned(text, "vehicle_points") if scan.startswith("Index Scan Backward")}
+    assert probes, text
+    older_days = {f"{(DAY + timedelta(days=d)):%Y%m%d}" for d in (-1, 0)}
+    assert not {scan for scan in probes if any(day in scan for day in older_days)}, text
+
+
 WORLD = "ST_MakeEnvelope(-180, -90, 180, 90, 4326)"
 
 

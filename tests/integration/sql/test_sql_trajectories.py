@@ -198,6 +198,13 @@ def test_deleting_points_updates_trajectory_and_latest(db):
     assert_same_instants(instants(db, "del-1"), expected(rows[:10] + rows[20:140]))
     assert scalar(db, "SELECT ts FROM vehicle_latest_positions WHERE vehicle_id = 'del-1'") == rows[139][1]
     assert matches_stored_instants(db, "del-1")
+    # Only the newest points deleted: the round finds no point from the deleted ones' time on, and the
+    # newest is found by looking further back.
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM vehicle_points WHERE vehicle_id = 'del-1' AND ts >= %s", (rows[130][1],))
+    settle_trajectories(db)
+    assert scalar(db, "SELECT ts FROM vehicle_latest_positions WHERE vehicle_id = 'del-1'") == rows[129][1]
+    assert matches_stored_instants(db, "del-1")
     with db.cursor() as cur:
         cur.execute("DELETE FROM vehicle_points WHERE vehicle_id = 'del-1'")
     assert instants(db, "del-1") == []
