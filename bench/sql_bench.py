@@ -11,8 +11,9 @@ rows, as pgjdbc's reWriteBatchedInserts sends it (128, ..., 64, 32, 8); "arrays 
 upsert fed by one array literal per column (unnest), which costs next to nothing to parse, like
 bound parameters; "no triggers": the same with the dirty-log triggers disabled (their share);
 "skip-unchanged": the arrays with ``WHERE (target.cols) IS DISTINCT FROM (excluded.cols)`` (the
-geostream-points sink's statement); "replay": the same batches again (all conflicts, nothing changes),
-as plain upserts and skipping unchanged rows. After the last run
+geostream-points sink's statement when a key of the batch is stored); "COPY, vehicle_points": what the
+sink sends first (a batch of new keys), triggers included; "replay": the same batches again (all
+conflicts, nothing changes), as plain upserts and skipping unchanged rows. After the last run
 of each scenario, ``segmenter_catch_up()`` builds the trajectories the writes left to the segmenter, timed
 (the work the old synchronous triggers did inside the writer's transaction).
 """
@@ -203,6 +204,7 @@ def bench(dsn: str, points: int, repeat: int) -> None:
     # (label, table, rows per statement: None COPY, 0 arrays; skip unchanged rows; triggers on)
     variants = [
         ("COPY, plain table", "bench_plain_points", None, False, True),
+        ("COPY, vehicle_points", "vehicle_points", None, False, True),
         ("upsert x1000, plain table", "bench_plain_points", BATCH, False, True),
         ("upsert x1000, vehicle_points", "vehicle_points", BATCH, False, True),
         ("upsert x128, vehicle_points", "vehicle_points", 128, False, True),
