@@ -20,8 +20,14 @@
 
 -- Writers lock vehicle_points, then trajectory_dirty (in the trigger). This file changes both, so it
 -- takes vehicle_points first as well: applied while points are written, it waits for the writers
--- instead of deadlocking with them (the lock CREATE TRIGGER needs; it does not block readers).
-LOCK TABLE vehicle_points IN SHARE ROW EXCLUSIVE MODE;
+-- instead of deadlocking with them (the lock CREATE TRIGGER needs; it does not block readers). In a DO
+-- block: the container's init runs each statement on its own (psql), where a bare LOCK TABLE is an
+-- error; nothing writes yet then, and applied as one transaction the lock lasts to its end.
+DO $$
+BEGIN
+    LOCK TABLE vehicle_points IN SHARE ROW EXCLUSIVE MODE;
+END
+$$;
 
 -- No JIT in this database: MobilityDB's functions carry high planner costs, so small queries (one
 -- bucket, one vehicle) crossed jit_above_cost and spent seconds compiling (measured: 11 s for a

@@ -189,6 +189,25 @@ class PostgresServer:
             conn.close()
         return [path.name for path in files]
 
+    def apply_sql_as_container_init(self, sql_dir: Path | None = None) -> list[str]:
+        """Run every ``*.sql`` file of sql_dir as the database image's /docker-entrypoint-initdb.d does:
+        ``psql -v ON_ERROR_STOP=1`` per file, each statement in its own transaction (a file that only
+        works as one transaction fails here). Returns the file names applied."""
+        directory = Path(sql_dir) if sql_dir is not None else REPO / "sql"
+        files = sorted(directory.glob("*.sql"))
+        env = {**self._env(), "PGPASSWORD": self.password}
+        for path in files:
+            done = subprocess.run(
+                self._chroot(f"{PG_BIN}/psql", "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "-q",
+                             "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", self.database),
+                input=path.read_bytes(), env=env, capture_output=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"{path.name} (as the container's init): {done.stderr.decode(errors='replace')}"
+                )
+        return [path.name for path in files]
+
     @staticmethod
     def _apply_file(cur, path: Path) -> None:
         """One file in one transaction (a multi-statement simple query), retried while it loses a lock

@@ -83,6 +83,29 @@ def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
         admin.close()
 
 
+def test_schema_applies_as_the_database_containers_init_does(mobilitydb: PostgresServer):
+    """docker compose applies sql/ with psql, statement by statement (autocommit), not as one
+    transaction per file: a LOCK TABLE outside a transaction block stopped the container's init once."""
+    admin = mobilitydb.connect(database="postgres")
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS geostream_container_init WITH (FORCE)")
+        cur.execute("CREATE DATABASE geostream_container_init")
+    fresh = PostgresServer(mobilitydb.workdir, port=mobilitydb.port, database="geostream_container_init")
+    try:
+        assert fresh.apply_sql_as_container_init() == fresh.apply_sql()
+        conn = fresh.connect()
+        try:
+            found = schema_objects(conn)
+            for kind, names in OBJECTS.items():
+                assert set(names) <= found[kind], kind
+        finally:
+            conn.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS geostream_container_init WITH (FORCE)")
+        admin.close()
+
+
 def test_reapplying_keeps_data_and_settings(mobilitydb: PostgresServer, db):
     upsert(db, [point("keep-1", T0 + timedelta(seconds=s), 2.0 + s * 1e-4, 48.0) for s in range(3)])
     with db.cursor() as cur:
