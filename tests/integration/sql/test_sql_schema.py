@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg2
@@ -37,19 +39,34 @@ def schema_objects(conn) -> dict[str, set[str]]:
     return {"table": tables, "view": views, "function": functions}
 
 
-def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
+@contextlib.contextmanager
+def scratch_database(mobilitydb: PostgresServer, name: str) -> Iterator[PostgresServer]:
+    """A new, empty database on the test server (nothing applied), dropped afterwards."""
     admin = mobilitydb.connect(database="postgres")
-    with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS geostream_apply_twice")
-        cur.execute("CREATE DATABASE geostream_apply_twice")
-    fresh = PostgresServer(mobilitydb.workdir, port=mobilitydb.port, database="geostream_apply_twice")
     try:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            cur.execute(f"CREATE DATABASE {name}")
+        yield PostgresServer(mobilitydb.workdir, port=mobilitydb.port, database=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def assert_schema_objects(conn) -> dict[str, set[str]]:
+    found = schema_objects(conn)
+    for kind, names in OBJECTS.items():
+        assert set(names) <= found[kind], kind
+    return found
+
+
+def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
+    with scratch_database(mobilitydb, "geostream_apply_twice") as fresh:
         assert fresh.apply_sql() == fresh.apply_sql()
         conn = fresh.connect()
         try:
-            found = schema_objects(conn)
-            for kind, names in OBJECTS.items():
-                assert set(names) <= found[kind], kind
+            found = assert_schema_objects(conn)
             assert scalar(conn, "SELECT count(*) FROM trajectory_settings") == 1
             triggers = {r[0] for r in query(conn, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
             assert {
@@ -77,33 +94,18 @@ def test_schema_applies_twice_on_a_fresh_database(mobilitydb: PostgresServer):
             ]
         finally:
             conn.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("DROP DATABASE IF EXISTS geostream_apply_twice WITH (FORCE)")
-        admin.close()
 
 
 def test_schema_applies_as_the_database_containers_init_does(mobilitydb: PostgresServer):
     """docker compose applies sql/ with psql, statement by statement (autocommit), not as one
     transaction per file: a LOCK TABLE outside a transaction block stopped the container's init once."""
-    admin = mobilitydb.connect(database="postgres")
-    with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS geostream_container_init WITH (FORCE)")
-        cur.execute("CREATE DATABASE geostream_container_init")
-    fresh = PostgresServer(mobilitydb.workdir, port=mobilitydb.port, database="geostream_container_init")
-    try:
+    with scratch_database(mobilitydb, "geostream_container_init") as fresh:
         assert fresh.apply_sql_as_container_init() == fresh.apply_sql()
         conn = fresh.connect()
         try:
-            found = schema_objects(conn)
-            for kind, names in OBJECTS.items():
-                assert set(names) <= found[kind], kind
+            assert_schema_objects(conn)
         finally:
             conn.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("DROP DATABASE IF EXISTS geostream_container_init WITH (FORCE)")
-        admin.close()
 
 
 def test_reapplying_keeps_data_and_settings(mobilitydb: PostgresServer, db):
