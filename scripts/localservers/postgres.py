@@ -73,6 +73,11 @@ def _postmaster_pid(data: Path) -> int | None:
     return None
 
 
+def schema_files(sql_dir: Path | None = None) -> list[Path]:
+    """The ``*.sql`` files of sql_dir (default: the repository's sql/), in the order they apply."""
+    return sorted((Path(sql_dir) if sql_dir is not None else REPO / "sql").glob("*.sql"))
+
+
 class PostgresServer:
     def __init__(
         self,
@@ -174,8 +179,7 @@ class PostgresServer:
     def apply_sql(self, sql_dir: Path | None = None) -> list[str]:
         """Run every ``*.sql`` file of sql_dir (default: the repository's sql/) in name order, each in
         one transaction; return the file names applied."""
-        directory = Path(sql_dir) if sql_dir is not None else REPO / "sql"
-        files = sorted(directory.glob("*.sql"))
+        files = schema_files(sql_dir)
         conn = self.connect()
         try:
             with conn.cursor() as cur:
@@ -193,8 +197,7 @@ class PostgresServer:
         """Run every ``*.sql`` file of sql_dir as the database image's /docker-entrypoint-initdb.d does:
         ``psql -v ON_ERROR_STOP=1`` per file, each statement in its own transaction (a file that only
         works as one transaction fails here). Returns the file names applied."""
-        directory = Path(sql_dir) if sql_dir is not None else REPO / "sql"
-        files = sorted(directory.glob("*.sql"))
+        files = schema_files(sql_dir)
         env = {**self._env(), "PGPASSWORD": self.password}
         for path in files:
             done = subprocess.run(
@@ -214,19 +217,21 @@ class PostgresServer:
         race: the failed attempt rolled back, and every file is idempotent."""
         import psycopg2.errors
 
+        from geostream.lifecycle import backoff
+
         deadline = time.monotonic() + SCHEMA_APPLY_PATIENCE_S
-        pause = 0.1
+        pauses = backoff(initial=0.1, maximum=2.0)
         while True:
             try:
                 cur.execute(path.read_text())
                 return
             except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected) as exc:
+                pause = next(pauses)
                 if time.monotonic() + pause > deadline:
                     raise RuntimeError(
                         f"{path.name}: still losing lock races after {SCHEMA_APPLY_PATIENCE_S} s: {exc}"
                     ) from exc
                 time.sleep(pause)
-                pause = min(pause * 2, 2.0)
             except Exception as exc:
                 raise RuntimeError(f"{path.name}: {exc}") from exc
 
