@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS trajectory_settings (
         CHECK (bucket_width BETWEEN interval '1 minute' AND interval '7 days' AND bucket_width >= max_gap)
 );
 INSERT INTO trajectory_settings DEFAULT VALUES ON CONFLICT (id) DO NOTHING;
+-- Statistics for its one row: never analyzed (autovacuum waits for 50 changed rows), the planner took it
+-- for ~665 rows and multiplied every estimate that crosses it by that, choosing nested loops over CTEs
+-- in segmenter_round (quadratic in the vehicles of a round).
+ANALYZE trajectory_settings;
 
 COMMENT ON TABLE trajectory_settings IS
     'One row. max_gap: a longer silence starts a new sequence (trip). bucket_width: time span of one '
@@ -289,8 +293,11 @@ $$;
 
 -- -- Building ----------------------------------------------------------------------------------------
 
--- The trajectory of each (vehicle, bucket) pair, from the stored instants, in one GROUP BY: a
--- sequence set per bucket holding at least one valid position (buckets without one are left out).
+-- The trajectory of each (vehicle, bucket) pair from the stored instants: a sequence set per bucket
+-- holding at least one valid position (buckets without one are left out), prefixed with the last
+-- instant before the bucket when it is within max_gap of the bucket's first one. One aggregate per
+-- bucket over its index range, already in time order: one GROUP BY over all the buckets sorted every
+-- point of the round by (vehicle, bucket, ts) first, a third of the build's time.
 CREATE OR REPLACE FUNCTION geostream_build_segments(p_vehicles text[], p_buckets timestamptz[])
 RETURNS TABLE (vehicle_id text, bucket timestamptz, trajectory tgeogpoint)
 LANGUAGE sql STABLE
@@ -301,33 +308,38 @@ AS $$
     todo AS (
         SELECT DISTINCT t.vehicle_id, t.bucket FROM unnest(p_vehicles, p_buckets) AS t(vehicle_id, bucket)
     ),
-    own AS (
-        SELECT t.vehicle_id, t.bucket, p.ts, p.lon, p.lat
+    first AS (
+        SELECT t.vehicle_id, t.bucket, f.ts AS first_ts
         FROM todo t
         CROSS JOIN s
-        JOIN vehicle_points p ON p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
-        WHERE geostream_valid_position(p.lon, p.lat)
-    ),
-    -- The last instant before the bucket, when it is within max_gap of the bucket's first one.
-    prefix AS (
-        SELECT f.vehicle_id, f.bucket, x.ts, x.lon, x.lat
-        FROM (SELECT o.vehicle_id, o.bucket, min(o.ts) AS first_ts FROM own o GROUP BY 1, 2) AS f
-        CROSS JOIN s
         CROSS JOIN LATERAL (
+            SELECT p.ts FROM vehicle_points p
+            WHERE p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
+                AND geostream_valid_position(p.lon, p.lat)
+            ORDER BY p.ts
+            LIMIT 1
+        ) AS f
+    )
+    SELECT f.vehicle_id, f.bucket, segment.trajectory
+    FROM first f
+    CROSS JOIN s
+    CROSS JOIN LATERAL (
+        SELECT appendInstant(tgeogpoint(ST_Point(a.lon, a.lat, 4326)::geography, a.ts), NULL::float8, s.gap
+                             ORDER BY a.ts) AS trajectory
+        FROM (
+            (SELECT p.ts, p.lon, p.lat
+             FROM vehicle_points p
+             WHERE p.vehicle_id = f.vehicle_id AND p.ts < f.bucket AND p.ts >= f.first_ts - s.gap
+                 AND geostream_valid_position(p.lon, p.lat)
+             ORDER BY p.ts DESC
+             LIMIT 1)
+            UNION ALL
             SELECT p.ts, p.lon, p.lat
             FROM vehicle_points p
-            WHERE p.vehicle_id = f.vehicle_id AND p.ts < f.bucket AND p.ts >= f.first_ts - s.gap
+            WHERE p.vehicle_id = f.vehicle_id AND p.ts >= f.first_ts AND p.ts < f.bucket + s.width
                 AND geostream_valid_position(p.lon, p.lat)
-            ORDER BY p.ts DESC
-            LIMIT 1
-        ) AS x
-    )
-    SELECT a.vehicle_id, a.bucket,
-           appendInstant(tgeogpoint(ST_Point(a.lon, a.lat, 4326)::geography, a.ts), NULL::float8, s.gap
-                         ORDER BY a.ts)
-    FROM (SELECT * FROM own UNION ALL SELECT * FROM prefix) AS a
-    CROSS JOIN s
-    GROUP BY a.vehicle_id, a.bucket, s.gap
+        ) AS a
+    ) AS segment
 $$;
 
 -- The trajectory between two times built straight from the stored instants (no segments).
@@ -391,6 +403,9 @@ LANGUAGE sql
 AS $$
     SELECT pg_advisory_xact_lock(hashtext('geostream'), hashtext('segmenter-round'));
 
+    -- Each vehicle's claimed rows travel with it as arrays, and vehicle_state is read by key: no step
+    -- joins two of these CTEs, whose row estimates are guesses (a queue's statistics), so no plan can
+    -- turn into a nested loop rescanning every claimed row once per vehicle.
     WITH s AS (
         SELECT bucket_width AS width, max_gap AS gap FROM trajectory_settings WHERE id
     ),
@@ -411,50 +426,58 @@ AS $$
         FROM claimed c
         GROUP BY 1, 2
     ),
-    old AS (
-        SELECT st.* FROM vehicle_state st WHERE st.vehicle_id IN (SELECT d.vehicle_id FROM dirty d)
+    touched AS (
+        SELECT d.vehicle_id, min(d.min_ts) AS since, array_agg(d.bucket) AS buckets,
+               array_agg(d.min_lon) AS min_lon, array_agg(d.min_lat) AS min_lat, array_agg(d.max_lon) AS max_lon,
+               array_agg(d.max_lat) AS max_lat, array_agg(d.min_ts) AS min_ts, array_agg(d.max_ts) AS max_ts
+        FROM dirty d
+        GROUP BY 1
     ),
+    -- The newest valid point, the open bucket, and the vehicle_state row as it was before this round.
     latest AS (
-        SELECT v.vehicle_id, p.ts, p.lon, p.lat, p.speed, p.heading,
-               geostream_bucket(p.ts, s.width) AS open_bucket
-        FROM (SELECT d.vehicle_id, min(d.min_ts) AS since FROM dirty d GROUP BY 1) AS v
+        SELECT t.*, p.ts, p.lon, p.lat, p.speed, p.heading, geostream_bucket(p.ts, s.width) AS open_bucket,
+               o.open_bucket AS old_bucket, o.open_xmin AS old_xmin, o.open_ymin AS old_ymin,
+               o.open_xmax AS old_xmax, o.open_ymax AS old_ymax, o.open_tmin AS old_tmin, o.open_tmax AS old_tmax
+        FROM touched t
         CROSS JOIN s
-        LEFT JOIN LATERAL geostream_latest_point(v.vehicle_id, v.since) AS p ON true
+        LEFT JOIN LATERAL geostream_latest_point(t.vehicle_id, t.since) AS p ON true
+        LEFT JOIN vehicle_state o ON o.vehicle_id = t.vehicle_id
     ),
     -- The open bucket's box: the rows logged for it (or for its prefix), plus the old box while the
     -- open bucket stays or moves one bucket on; rescanned only when a deletion moved it back.
     box AS (
-        SELECT l.vehicle_id, min(b.min_lon) AS min_lon, min(b.min_lat) AS min_lat, max(b.max_lon) AS max_lon,
-               max(b.max_lat) AS max_lat, min(b.min_ts) AS min_ts, max(b.max_ts) AS max_ts
+        SELECT l.vehicle_id, l.ts, l.lon, l.lat, l.speed, l.heading, l.open_bucket, b.*
         FROM latest l
         CROSS JOIN s
-        LEFT JOIN old o ON o.vehicle_id = l.vehicle_id
         CROSS JOIN LATERAL (
-            SELECT d.min_lon, d.min_lat, d.max_lon, d.max_lat, d.min_ts, d.max_ts
-            FROM dirty d
-            WHERE d.vehicle_id = l.vehicle_id AND d.bucket >= l.open_bucket
-            UNION ALL
-            SELECT o.open_xmin, o.open_ymin, o.open_xmax, o.open_ymax, o.open_tmin, o.open_tmax
-            WHERE l.open_bucket BETWEEN o.open_bucket AND o.open_bucket + s.width
-            UNION ALL
-            SELECT min(q.lon), min(q.lat), max(q.lon), max(q.lat), min(q.ts), max(q.ts)
-            FROM vehicle_points q
-            WHERE l.open_bucket < o.open_bucket AND q.vehicle_id = l.vehicle_id
-                AND q.ts >= l.open_bucket - s.gap AND geostream_valid_position(q.lon, q.lat)
+            SELECT min(x.min_lon) AS min_lon, min(x.min_lat) AS min_lat, max(x.max_lon) AS max_lon,
+                   max(x.max_lat) AS max_lat, min(x.min_ts) AS min_ts, max(x.max_ts) AS max_ts
+            FROM (
+                SELECT d.min_lon, d.min_lat, d.max_lon, d.max_lat, d.min_ts, d.max_ts
+                FROM unnest(l.buckets, l.min_lon, l.min_lat, l.max_lon, l.max_lat, l.min_ts, l.max_ts)
+                    AS d(bucket, min_lon, min_lat, max_lon, max_lat, min_ts, max_ts)
+                WHERE d.bucket >= l.open_bucket
+                UNION ALL
+                SELECT l.old_xmin, l.old_ymin, l.old_xmax, l.old_ymax, l.old_tmin, l.old_tmax
+                WHERE l.open_bucket BETWEEN l.old_bucket AND l.old_bucket + s.width
+                UNION ALL
+                SELECT min(q.lon), min(q.lat), max(q.lon), max(q.lat), min(q.ts), max(q.ts)
+                FROM vehicle_points q
+                WHERE l.open_bucket < l.old_bucket AND q.vehicle_id = l.vehicle_id
+                    AND q.ts >= l.open_bucket - s.gap AND geostream_valid_position(q.lon, q.lat)
+            ) AS x
         ) AS b
         WHERE l.ts IS NOT NULL
-        GROUP BY l.vehicle_id
     ),
     saved AS (
         INSERT INTO vehicle_state AS st (
             vehicle_id, ts, lon, lat, speed, heading, open_bucket,
             open_xmin, open_ymin, open_xmax, open_ymax, open_tmin, open_tmax
         )
-        SELECT l.vehicle_id, l.ts, l.lon, l.lat, l.speed, l.heading, l.open_bucket,
+        SELECT b.vehicle_id, b.ts, b.lon, b.lat, b.speed, b.heading, b.open_bucket,
                b.min_lon, b.min_lat, b.max_lon, b.max_lat, b.min_ts, b.max_ts
-        FROM latest l
-        JOIN box b ON b.vehicle_id = l.vehicle_id
-        ORDER BY l.vehicle_id
+        FROM box b
+        ORDER BY b.vehicle_id
         ON CONFLICT (vehicle_id) DO UPDATE
         SET ts = excluded.ts, lon = excluded.lon, lat = excluded.lat, speed = excluded.speed,
             heading = excluded.heading, open_bucket = excluded.open_bucket,
@@ -467,13 +490,13 @@ AS $$
         RETURNING 1
     ),
     todo AS (
-        SELECT d.vehicle_id, d.bucket
-        FROM dirty d JOIN latest l ON l.vehicle_id = d.vehicle_id
-        WHERE d.bucket < l.open_bucket
-        UNION
-        SELECT o.vehicle_id, o.open_bucket
-        FROM old o JOIN latest l ON l.vehicle_id = o.vehicle_id
-        WHERE o.open_bucket < l.open_bucket
+        SELECT l.vehicle_id, b.bucket
+        FROM latest l
+        CROSS JOIN LATERAL (
+            SELECT d.bucket FROM unnest(l.buckets) AS d(bucket) WHERE d.bucket < l.open_bucket
+            UNION
+            SELECT l.old_bucket WHERE l.old_bucket < l.open_bucket
+        ) AS b
     ),
     built AS (
         SELECT b.*
@@ -489,11 +512,16 @@ AS $$
         SET trajectory = excluded.trajectory, extent = excluded.extent, num_instants = excluded.num_instants
         RETURNING 1
     ),
+    -- A rebuilt bucket left without a valid point (what geostream_build_segments leaves out).
     emptied AS (
         DELETE FROM vehicle_trajectory_segments g
-        USING todo t
+        USING todo t, s
         WHERE g.vehicle_id = t.vehicle_id AND g.bucket = t.bucket
-            AND NOT EXISTS (SELECT 1 FROM built b WHERE b.vehicle_id = t.vehicle_id AND b.bucket = t.bucket)
+            AND NOT EXISTS (
+                SELECT 1 FROM vehicle_points p
+                WHERE p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
+                    AND geostream_valid_position(p.lon, p.lat)
+            )
         RETURNING 1
     ),
     ahead AS (

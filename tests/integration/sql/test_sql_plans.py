@@ -125,6 +125,29 @@ def test_a_round_looks_for_a_vehicles_newest_point_only_in_the_days_of_its_new_p
     assert not {scan for scan in probes if any(day in scan for day in older_days)}, text
 
 
+def test_a_round_reads_its_claimed_rows_once_whatever_the_number_of_vehicles(fleet):
+    """The round joins what it claimed to the vehicles on vehicle_id: a LATERAL per vehicle rescanned
+    every claimed row once per vehicle (a round of 1,000 vehicles spent most of its time there)."""
+    newest = DAY + timedelta(days=1, hours=23, minutes=59, seconds=45)
+    with fleet.cursor() as cur:
+        cur.execute("BEGIN")
+        try:
+            cur.execute(
+                "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) "
+                "SELECT 'plan-' || v, %s, 2.07, 48.07, 'x' FROM generate_series(1, %s) AS v",
+                (newest, VEHICLES),
+            )
+            text = plans(fleet, "SELECT * FROM segmenter_round(50000)")
+            cur.execute("SELECT count(*) FROM vehicle_state WHERE ts = %s", (newest,))
+            assert cur.fetchone()[0] == VEHICLES
+        finally:
+            cur.execute("ROLLBACK")
+    cte_scan = r"CTE Scan on (?:claimed|dirty|touched|latest|box|todo|built)\b[^\n]*loops=(\d+)"
+    rescans = re.findall(cte_scan, text)
+    assert rescans, text
+    assert all(loops == "1" for loops in rescans), text
+
+
 WORLD = "ST_MakeEnvelope(-180, -90, 180, 90, 4326)"
 
 
