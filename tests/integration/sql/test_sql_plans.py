@@ -101,23 +101,30 @@ def test_points_and_segments_are_read_through_indexes_of_the_windows_partitions(
             assert not any(day in scan for day in other_days), f"{name}: not pruned: {scan}\n{text}"
 
 
-def test_a_round_looks_for_a_vehicles_newest_point_only_in_the_days_of_its_new_points(fleet):
-    """The segmenter's round finds each touched vehicle's newest point from the time of the points it
-    claimed on: it read every day's partition before (its cost grew with the days kept)."""
-    newest = DAY + timedelta(days=1, hours=23, minutes=59, seconds=30)
-    with fleet.cursor() as cur:
+def plans_of_a_round(conn, vehicles: int, newest: datetime, round_sql: str) -> tuple[str, int]:
+    """A new newest point for vehicles plan-1 .. plan-``vehicles``, then ``round_sql`` (a segmenter
+    round): its plans, and how many of those vehicles the round set to that point. Rolled back."""
+    with conn.cursor() as cur:
         cur.execute("BEGIN")
         try:
             cur.execute(
                 "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) "
-                "VALUES ('plan-7', %s, 2.07, 48.07, 'x')",
-                (newest,),
+                "SELECT 'plan-' || v, %s, 2.07, 48.07, 'x' FROM generate_series(1, %s) AS v",
+                (newest, vehicles),
             )
-            text = plans(fleet, "SELECT * FROM segmenter_round(50000, 'plan-7')")
-            cur.execute("SELECT ts FROM vehicle_state WHERE vehicle_id = 'plan-7'")
-            assert cur.fetchone()[0] == newest
+            text = plans(conn, round_sql)
+            cur.execute("SELECT count(*) FROM vehicle_state WHERE ts = %s", (newest,))
+            return text, cur.fetchone()[0]
         finally:
             cur.execute("ROLLBACK")
+
+
+def test_a_round_looks_for_a_vehicles_newest_point_only_in_the_days_of_its_new_points(fleet):
+    """The segmenter's round finds each touched vehicle's newest point from the time of the points it
+    claimed on: it read every day's partition before (its cost grew with the days kept)."""
+    newest = DAY + timedelta(days=1, hours=23, minutes=59, seconds=30)
+    text, updated = plans_of_a_round(fleet, 1, newest, "SELECT * FROM segmenter_round(50000, 'plan-1')")
+    assert updated == 1
     # The probe is the round's only backward scan (newest first); run-time pruning skips the older days.
     probes = {scan for scan in scanned(text, "vehicle_points") if scan.startswith("Index Scan Backward")}
     assert probes, text
@@ -126,22 +133,12 @@ def test_a_round_looks_for_a_vehicles_newest_point_only_in_the_days_of_its_new_p
 
 
 def test_a_round_reads_its_claimed_rows_once_whatever_the_number_of_vehicles(fleet):
-    """The round joins what it claimed to the vehicles on vehicle_id: a LATERAL per vehicle rescanned
-    every claimed row once per vehicle (a round of 1,000 vehicles spent most of its time there)."""
+    """No step of the round joins its claimed rows to its vehicles by a nested loop over both: with a
+    LATERAL per vehicle it rescanned every claimed row once per vehicle (a round of 1,000 vehicles spent
+    most of its time there)."""
     newest = DAY + timedelta(days=1, hours=23, minutes=59, seconds=45)
-    with fleet.cursor() as cur:
-        cur.execute("BEGIN")
-        try:
-            cur.execute(
-                "INSERT INTO vehicle_points (vehicle_id, ts, lon, lat, source) "
-                "SELECT 'plan-' || v, %s, 2.07, 48.07, 'x' FROM generate_series(1, %s) AS v",
-                (newest, VEHICLES),
-            )
-            text = plans(fleet, "SELECT * FROM segmenter_round(50000)")
-            cur.execute("SELECT count(*) FROM vehicle_state WHERE ts = %s", (newest,))
-            assert cur.fetchone()[0] == VEHICLES
-        finally:
-            cur.execute("ROLLBACK")
+    text, updated = plans_of_a_round(fleet, VEHICLES, newest, "SELECT * FROM segmenter_round(50000)")
+    assert updated == VEHICLES
     cte_scan = r"CTE Scan on (?:claimed|dirty|touched|latest|box|todo|built)\b[^\n]*loops=(\d+)"
     rescans = re.findall(cte_scan, text)
     assert rescans, text
