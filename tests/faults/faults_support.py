@@ -12,10 +12,12 @@ import base64
 import collections
 import json
 import os
+import shutil
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg2
 import requests
@@ -199,6 +201,29 @@ def latest_stored(dsn: str, prefix: str) -> dict[str, int]:
             return dict(cur.fetchall())
     finally:
         conn.close()
+
+
+def keep_logs(stack, dest: Path) -> Path:
+    """Copies the stack's logs to ``dest`` (the stack's directory goes at the end of the run): each
+    service's stdout and stderr (``logs/``) and each server's own log (``kafka/kafka.log``, ...)."""
+    run_dir = Path(stack.run_dir)
+    for path in run_dir.glob("*/*.log"):
+        target = dest / path.relative_to(run_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
+
+
+def services_state(stack, tail_lines: int = 40) -> str:
+    """Each service process: running or its exit code; the end of the log of those that exited."""
+    lines = []
+    for name, service in stack.processes.items():
+        code = service.process.poll() if service.process is not None else None
+        lines.append(f"{name}: {'running' if code is None else f'exited with {code}'}")
+        if code is not None and service.log_path.exists():
+            log = service.log_path.read_text(errors="replace").splitlines()
+            lines += [f"    {line}" for line in log[-tail_lines:]]
+    return "\n".join(lines)
 
 
 def ingest_token(stack) -> str | None:

@@ -98,7 +98,10 @@ async def run(settings: Settings) -> int:
     code = 0
     for task in done:
         if task is not stopper:
-            log.error("task ended unexpectedly", exc_info=task.exception(), extra={"task": task.get_name()})
+            # task.exception() of a cancelled task raises its CancelledError: it would end run() here.
+            error = None if task.cancelled() else task.exception()
+            how = "cancelled" if task.cancelled() else "raised" if error else "returned"
+            log.error("task ended unexpectedly", exc_info=error, extra={"task": task.get_name(), "how": how})
             code = 1
 
     server.close(close_connections=True, code=CloseCode.GOING_AWAY, reason="server shutting down")

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -28,6 +28,7 @@ from ws_relay.table import LatestTable, Outcome
 log = logging.getLogger("ws-relay.kafka")
 
 PROBE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 10.0
 POLL_TIMEOUT_MS = 200
 # Records handled between two yields to the event loop: bounds how long frames can wait for ingestion.
 MAX_RECORDS_PER_POLL = 1000
@@ -35,6 +36,35 @@ MAX_RECORDS_PER_POLL = 1000
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def cancelled_by_caller() -> bool:
+    """Whether the running task itself is being cancelled (the relay shutting down), as opposed to a
+    CancelledError that aiokafka raised from one of its own tasks: the latter is a failed request."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def close_quietly(client: str, closing: Coroutine) -> bool:
+    """Closes a Kafka client in a task of its own, for at most ``CLOSE_TIMEOUT_S``: whatever the close
+    raises or however long it hangs, the session's clean-up goes on. False if it did not close cleanly.
+
+    On a dead broker aiokafka 0.14's ``AIOKafkaConsumer.stop()`` raises CancelledError: it cancels its
+    fetch task while that sleeps after a failed fetch (``Fetcher._proc_fetch_request``) and awaits it
+    unguarded (``Fetcher.close``), so the error must not reach the session's task."""
+    task = asyncio.ensure_future(closing)
+    done, _ = await asyncio.wait({task}, timeout=CLOSE_TIMEOUT_S)
+    if not done:
+        task.cancel()
+        error = f"not closed after {CLOSE_TIMEOUT_S} s"
+    elif task.cancelled():
+        error = "CancelledError raised inside the client"
+    elif (exc := task.exception()) is not None:
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        return True
+    log.warning("kafka client close failed", extra={"client": client, "error": error})
+    return False
 
 
 class KafkaSource:
@@ -85,17 +115,23 @@ class KafkaSource:
             self._assigned = False
             try:
                 await self._session()
+                continue
+            except asyncio.CancelledError as exc:
+                if cancelled_by_caller():
+                    raise
+                failure: BaseException = exc  # aiokafka's own, from a request to a dead broker
             except Exception as exc:  # a bad session must never end the relay: clients keep their table
-                self.connected = False
-                if self._assigned:  # it had worked: start the backoff over
-                    delays = backoff(maximum=15.0)
-                delay = next(delays)
-                log.warning(
-                    "kafka session failed, retrying",
-                    extra={"error": f"{type(exc).__name__}: {exc}", "retry_in_s": round(delay, 2)},
-                    exc_info=not isinstance(exc, KafkaError | OSError | TimeoutError),
-                )
-                await self._sleep(delay)
+                failure = exc
+            self.connected = False
+            if self._assigned:  # it had worked: start the backoff over
+                delays = backoff(maximum=15.0)
+            delay = next(delays)
+            log.warning(
+                "kafka session failed, retrying",
+                extra={"error": f"{type(failure).__name__}: {failure}", "retry_in_s": round(delay, 2)},
+                exc_info=not isinstance(failure, KafkaError | OSError | TimeoutError),
+            )
+            await self._sleep(delay)
         self.connected = False
 
     async def _sleep(self, seconds: float) -> None:
@@ -119,6 +155,9 @@ class KafkaSource:
             partitions = await self._wait_for_topic(meta)
             if partitions is None:
                 return
+            # Probed from here on, so /health turns unhealthy even if Kafka dies while the consumer starts.
+            self.connected = True
+            probe = asyncio.create_task(self._probe(meta, set(partitions)), name="kafka-probe")
             consumer = AIOKafkaConsumer(
                 group_id=None,
                 enable_auto_commit=False,
@@ -133,7 +172,6 @@ class KafkaSource:
             consumer.assign(tps)
             await self._position(consumer, tps)
             self.connected = self._assigned = True
-            probe = asyncio.create_task(self._probe(meta, set(partitions)), name="kafka-probe")
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_RECORDS_PER_POLL)
                 for tp, records in batches.items():
@@ -149,9 +187,10 @@ class KafkaSource:
         finally:
             if probe is not None:
                 probe.cancel()
-            if consumer is not None:
-                await consumer.stop()
-            await meta.close()
+            if consumer is not None and not await close_quietly("consumer", consumer.stop()):
+                # stop() gave up before closing the consumer's own connections and metadata task.
+                await close_quietly("consumer's client", consumer._client.close())
+            await close_quietly("metadata client", meta.close())
 
     async def _wait_for_topic(self, meta: AIOKafkaClient) -> set[int] | None:
         """The topic's partitions, once it exists; a metadata request for all topics never creates one."""
@@ -292,7 +331,10 @@ class KafkaSource:
             await asyncio.sleep(interval)
             try:
                 cluster = await asyncio.wait_for(meta.fetch_all_metadata(), max(interval, PROBE_TIMEOUT_S))
-            except (KafkaError, OSError, TimeoutError) as exc:
+            except (Exception, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError) and cancelled_by_caller():
+                    raise
+                # Whatever the client raised, the broker was not reached; the probe must go on.
                 if self.connected:
                     log.warning("kafka unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
                 self.connected = False
