@@ -302,6 +302,18 @@ $$;
 
 -- -- Building ----------------------------------------------------------------------------------------
 
+-- The valid instants of one vehicle's bucket: the build's input, and what decides that a bucket has no
+-- segment. Inlined into the caller's plan (a range of the primary-key index).
+CREATE OR REPLACE FUNCTION geostream_bucket_points(p_vehicle text, p_bucket timestamptz, p_width interval)
+RETURNS TABLE (ts timestamptz, lon float8, lat float8)
+LANGUAGE sql STABLE
+AS $$
+    SELECT p.ts, p.lon, p.lat
+    FROM vehicle_points p
+    WHERE p.vehicle_id = p_vehicle AND p.ts >= p_bucket AND p.ts < p_bucket + p_width
+        AND geostream_valid_position(p.lon, p.lat)
+$$;
+
 -- The trajectory of each (vehicle, bucket) pair from the stored instants: a sequence set per bucket
 -- holding at least one valid position (buckets without one are left out), prefixed with the last
 -- instant before the bucket when it is within max_gap of the bucket's first one. One aggregate per
@@ -322,11 +334,7 @@ AS $$
         FROM todo t
         CROSS JOIN s
         CROSS JOIN LATERAL (
-            SELECT p.ts FROM vehicle_points p
-            WHERE p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
-                AND geostream_valid_position(p.lon, p.lat)
-            ORDER BY p.ts
-            LIMIT 1
+            SELECT b.ts FROM geostream_bucket_points(t.vehicle_id, t.bucket, s.width) AS b ORDER BY b.ts LIMIT 1
         ) AS f
     )
     SELECT f.vehicle_id, f.bucket, segment.trajectory
@@ -343,10 +351,7 @@ AS $$
              ORDER BY p.ts DESC
              LIMIT 1)
             UNION ALL
-            SELECT p.ts, p.lon, p.lat
-            FROM vehicle_points p
-            WHERE p.vehicle_id = f.vehicle_id AND p.ts >= f.first_ts AND p.ts < f.bucket + s.width
-                AND geostream_valid_position(p.lon, p.lat)
+            SELECT b.ts, b.lon, b.lat FROM geostream_bucket_points(f.vehicle_id, f.bucket, s.width) AS b
         ) AS a
     ) AS segment
 $$;
@@ -526,11 +531,7 @@ AS $$
         DELETE FROM vehicle_trajectory_segments g
         USING todo t, s
         WHERE g.vehicle_id = t.vehicle_id AND g.bucket = t.bucket
-            AND NOT EXISTS (
-                SELECT 1 FROM vehicle_points p
-                WHERE p.vehicle_id = t.vehicle_id AND p.ts >= t.bucket AND p.ts < t.bucket + s.width
-                    AND geostream_valid_position(p.lon, p.lat)
-            )
+            AND NOT EXISTS (SELECT 1 FROM geostream_bucket_points(t.vehicle_id, t.bucket, s.width))
         RETURNING 1
     ),
     ahead AS (
